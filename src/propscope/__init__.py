@@ -1,0 +1,51 @@
+"""propscope: find and label propaganda techniques in news articles, offline, on a CPU.
+
+    >>> import propscope
+    >>> article = propscope.read("examples/idlib-truce.txt")
+    >>> analysis = propscope.analyze(article)
+    >>> [(s.technique, s.text) for s in analysis.spans]
+
+Importing propscope is cheap: models load on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .detect.base import Detector, load_detector
+from .errors import InputError, ModelNotInstalledError, PropscopeError
+from .schema import SCHEMA_VERSION, Analysis, Article, CleaningReport, Span
+from .techniques import TECHNIQUES
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SCHEMA_VERSION", "TECHNIQUES", "Analysis", "Article", "CleaningReport", "Detector", "InputError",
+    "ModelNotInstalledError", "PropscopeError", "Span", "analyze", "load_detector", "read", "__version__",
+]
+
+
+def read(source: str | os.PathLike[str], *, clean: bool = True) -> Article:
+    """Read one article from a file path, or from a string of text or HTML.
+
+    A ``str`` that names an existing file is read as that file; any other string is taken as the
+    article itself (HTML when it looks like HTML, else plain text: title line, blank line, body).
+    """
+    from .read import read_one
+
+    return read_one(source, clean=clean)
+
+
+def analyze(
+    article: Article | str | os.PathLike[str],
+    *,
+    detector: Detector | None = None,
+    clean: bool = True,
+) -> Analysis:
+    """Analyse one article (an Article, a path, or text/HTML) and return its Analysis."""
+    from .pipeline import analyze_articles
+
+    if not isinstance(article, Article):
+        article = read(article if isinstance(article, str) else Path(article), clean=clean)
+    return analyze_articles([article], detector)[0]

@@ -1,0 +1,3 @@
+"""`propscope serve` (owned by the web work)."""
+
+from __future__ import annotations

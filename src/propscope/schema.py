@@ -1,0 +1,96 @@
+"""The data model: Article in, Analysis out. Its JSON form is documented in docs/output-format.md."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from .techniques import TECHNIQUES
+
+SCHEMA_VERSION = "1.0"
+
+
+class Removal(BaseModel):
+    """One piece of page leftover that cleaning removed; offsets index into the text before cleaning."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+    reason: str
+    text: str
+
+
+class CleaningReport(BaseModel):
+    """What cleaning did to an article's text."""
+
+    original_length: int
+    removed: list[Removal] = Field(default_factory=list)
+
+    @property
+    def removed_chars(self) -> int:
+        return sum(r.end - r.start for r in self.removed)
+
+
+class Article(BaseModel):
+    """A news article. ``text`` holds the title line, a blank line and the body, as in PTC files;
+    every offset that propscope reports indexes into this text."""
+
+    id: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    source: str | None = Field(default=None, description="file path or other origin of the article")
+    site: str | None = None
+    published: str | None = Field(default=None, description="publication date, ISO 8601, when known")
+    author: str | None = None
+    format: str | None = Field(default=None, description="reader that produced it: text, html, jsonl")
+    cleaning: CleaningReport | None = None
+
+
+class Span(BaseModel):
+    """A fragment that uses a propaganda technique: ``article.text[start:end] == text``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int = Field(ge=0)
+    end: int
+    technique: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    text: str
+
+    @model_validator(mode="after")
+    def _check(self) -> Span:
+        if self.end <= self.start:
+            raise ValueError(f"span end {self.end} must be greater than start {self.start}")
+        if self.technique not in TECHNIQUES:
+            raise ValueError(f"unknown technique {self.technique!r}")
+        return self
+
+
+class Analysis(BaseModel):
+    """An article and the technique spans found in it, sorted by (start, end, technique)."""
+
+    schema_version: str = SCHEMA_VERSION
+    article: Article
+    spans: list[Span] = Field(default_factory=list)
+    model: str | None = Field(default=None, description="name and version of the detector used")
+
+    @model_validator(mode="after")
+    def _check_spans(self) -> Analysis:
+        n = len(self.article.text)
+        for s in self.spans:
+            if s.end > n:
+                raise ValueError(f"span {s.start}-{s.end} runs past the article text ({n} chars)")
+            if self.article.text[s.start : s.end] != s.text:
+                raise ValueError(f"span {s.start}-{s.end}: text does not match the article text")
+        self.spans.sort(key=lambda s: (s.start, s.end, s.technique))
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of spans per technique (every technique listed, zeros included)."""
+        c = Counter(s.technique for s in self.spans)
+        return {t: c.get(t, 0) for t in TECHNIQUES}
