@@ -13,6 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Load the ``propscope.read`` module now, so that the ``read`` function defined below keeps the name
+# (importing a submodule later would replace the package attribute ``read`` with the module).
+from . import read as _read_module  # noqa: F401  (cheap: trafilatura loads on first HTML read)
 from .detect.base import Detector, load_detector
 from .errors import InputError, ModelNotInstalledError, PropscopeError
 from .schema import SCHEMA_VERSION, Analysis, Article, CleaningReport, Span

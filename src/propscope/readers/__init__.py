@@ -1,0 +1,1 @@
+"""Readers that turn bytes, text, HTML and JSONL into Articles. ``propscope.read`` is the entry point."""

@@ -1,0 +1,67 @@
+"""JSON Lines: one article per line with ``text`` or ``html`` and optional ``id``, ``title``, ``url``,
+``source``, ``date`` (also ``author``, ``site``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from ..errors import InputError
+from ..schema import Article
+from .html import article_from_html
+from .text import article_from_text
+
+
+def _str(rec: dict, key: str) -> str | None:
+    v = rec.get(key)
+    if v is None:
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
+def article_from_record(rec: object, *, default_id: str, where: str, clean: bool = True) -> Article:
+    """Make an Article from one parsed JSONL record; ``where`` (``file:line``) names it in errors."""
+    if not isinstance(rec, dict):
+        raise InputError(where, f"expected a JSON object, got {type(rec).__name__}")
+    text, html = rec.get("text"), rec.get("html")
+    if text is None and html is None:
+        raise InputError(where, 'needs a "text" or "html" field')
+    body = text if text is not None else html
+    if not isinstance(body, str):
+        raise InputError(where, f'"{"text" if text is not None else "html"}" must be a string')
+    if not body.replace("\x00", "").strip():
+        raise InputError(where, "empty text")
+    aid = _str(rec, "id") or default_id
+    url, source = _str(rec, "url"), _str(rec, "source")
+    if text is not None:
+        art = article_from_text(body, id=aid, title=_str(rec, "title"), url=url, source=source or where,
+                                clean=clean)
+    else:
+        art = article_from_html(body, id=aid, url=url, source=source or where, clean=clean)
+        if _str(rec, "title"):
+            titled = article_from_text(art.text, id=aid, title=_str(rec, "title"), url=art.url,
+                                       source=art.source, clean=False)
+            art = art.model_copy(update={"text": titled.text, "title": titled.title})
+    update: dict[str, str | None] = {"format": "jsonl"}
+    for field, key in (("published", "date"), ("published", "published"), ("author", "author"),
+                       ("site", "site")):
+        if _str(rec, key):
+            update[field] = _str(rec, key)
+    return art.model_copy(update=update)
+
+
+def iter_jsonl(text: str, *, stem: str, where: str, clean: bool = True) -> Iterator[Article | InputError]:
+    """Articles from JSON Lines ``text``; a bad line yields one InputError naming ``where:line``."""
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        loc = f"{where}:{lineno}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield InputError(loc, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        try:
+            yield article_from_record(rec, default_id=f"{stem}:{lineno}", where=loc, clean=clean)
+        except InputError as exc:
+            yield exc
