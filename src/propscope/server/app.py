@@ -1,0 +1,363 @@
+"""The FastAPI application behind `propscope serve`: a REST API and the web page that highlights techniques.
+
+``create_app(detector)`` builds the app; the detector is loaded once at start-up when none is given.
+Every response body of the API is JSON; analyses are exactly ``Analysis.model_dump(mode="json")``, the
+same JSON as ``propscope analyze`` prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .. import __version__
+from ..detect.base import Detector, load_detector
+from ..errors import InputError
+from ..schema import Analysis
+from ..techniques import all_techniques
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DEFAULT_MAX_BODY_BYTES = 2_000_000
+API_PREFIX = "/api/v1"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# The page and its files may only load themselves: no inline script, no remote anything.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Request / response models
+# --------------------------------------------------------------------------------------------------------
+
+
+class AnalyzeRequest(BaseModel):
+    """One article to analyse: give exactly one of ``text`` or ``html``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "Putin hopes terrorists in Idlib will wisen up\n\nRussian President ...",
+                 "title": None, "url": None},
+                {"html": "<html><head><title>A story</title></head><body><p>...</p></body></html>",
+                 "url": "https://example.org/story"},
+            ]
+        },
+    )
+
+    text: str | None = Field(default=None,
+                             description="Plain text of the article (title line, blank line, body).")
+    html: str | None = Field(default=None,
+                             description="HTML of a news page; the article is extracted from it.")
+    title: str | None = Field(default=None, description="Title, when not given by the text's first line.")
+    url: str | None = Field(default=None, description="Where the article comes from, reported back as is.")
+    id: str | None = Field(default=None, description="Article id to report; default: a hash of the input.")
+    clean: bool = Field(default=True, description="Remove page leftovers (cookie notices, share bars...).")
+
+    @model_validator(mode="after")
+    def _exactly_one_input(self) -> AnalyzeRequest:
+        if self.text is None and self.html is None:
+            raise ValueError("give the article as 'text' or as 'html' (neither was given)")
+        if self.text is not None and self.html is not None:
+            raise ValueError("give the article as 'text' or as 'html', not both")
+        given = "text" if self.text is not None else "html"
+        if not (self.text if self.text is not None else self.html or "").strip():
+            raise ValueError(f"'{given}' is empty: there is no article to analyse")
+        return self
+
+
+class TechniqueInfo(BaseModel):
+    name: str = Field(description="PTC label, as used in Span.technique")
+    label: str
+    definition: str
+    colour: str = Field(description="CSS colour, #rrggbb")
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    version: str
+    max_body_bytes: int
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+# --------------------------------------------------------------------------------------------------------
+# ASGI middleware
+# --------------------------------------------------------------------------------------------------------
+
+
+def _json_message(status: int, payload: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] = ()):
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               *extra_headers]
+    return ({"type": "http.response.start", "status": status, "headers": headers},
+            {"type": "http.response.body", "body": body, "more_body": False})
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_body_bytes`` with 413 and a JSON error.
+
+    The limit holds for the declared Content-Length and for the bytes actually received, so a chunked
+    request without Content-Length is stopped too. The body is read here (at most the limit) and handed on
+    to the app in one piece. After a 413 the rest of the upload is read and dropped, up to ``drain_bytes``,
+    so that an ordinary client that sends the whole body before it reads the answer still sees the 413;
+    past that the connection is closed.
+    """
+
+    def __init__(self, app, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, drain_bytes: int | None = None):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.drain_bytes = drain_bytes if drain_bytes is not None else max(16_000_000, 4 * max_body_bytes)
+
+    async def _reply_413(self, receive: Receive, send: Send, received: int, more_body: bool,
+                         drain: bool = True) -> None:
+        # Read (and drop) the rest of the upload first: closing a socket that still has unread data makes
+        # the kernel reset the connection, and the client would never see the answer.
+        while drain and more_body and received <= self.drain_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            received += len(message.get("body", b""))
+            more_body = message.get("more_body", False)
+        detail = f"request body is larger than the {self.max_body_bytes}-byte limit"
+        start, body = _json_message(413, {"detail": detail}, [(b"connection", b"close")] if more_body else [])
+        await send(start)
+        await send(body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                start, body = _json_message(400, {"detail": "Content-Length is not a number"})
+                await send(start)
+                await send(body)
+                return
+            if size > self.max_body_bytes:
+                # A client that waits for "100 Continue" gets the answer before it sends anything.
+                expects = headers.get(b"expect", b"").lower() == b"100-continue"
+                await self._reply_413(receive, send, 0, True, drain=not expects)
+                return
+            if size == 0:
+                await self.app(scope, receive, send)
+                return
+        elif b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body at all (GET, HEAD...)
+            return
+
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            more_body = message.get("more_body", False)
+            if received > self.max_body_bytes:
+                await self._reply_413(receive, send, received, more_body)
+                return
+            chunks.append(chunk)
+            if not more_body:
+                break
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class SecurityHeadersMiddleware:
+    """Adds nosniff and, except on the OpenAPI viewer pages, a strict Content-Security-Policy."""
+
+    def __init__(self, app, skip_csp: tuple[str, ...] = ("/docs", "/redoc")):
+        self.app = app
+        self.skip_csp = skip_csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = not scope.get("path", "").startswith(self.skip_csp)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"referrer-policy", b"no-referrer"))
+                if csp:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------------
+
+
+def _describe_error(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":
+        ctx = err.get("ctx") or {}
+        loc = err.get("loc") or ()
+        pos = loc[1] if len(loc) > 1 else None
+        where = f" at character {pos}" if isinstance(pos, int) else ""
+        return f"the request body is not valid JSON: {ctx.get('error', 'decode error')}{where}"
+    loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+    msg = str(err.get("msg", "invalid"))
+    msg = msg.removeprefix("Value error, ")
+    if err.get("type") == "model_attributes_type" or (not loc and "valid dictionary" in msg):
+        return 'the request body must be a JSON object such as {"text": "..."}'
+    if err.get("type") == "extra_forbidden":
+        return f"unknown field '{'.'.join(loc)}' (known: text, html, title, url, id, clean)"
+    return f"{'.'.join(loc)}: {msg}" if loc else msg
+
+
+async def _validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+    detail = "; ".join(dict.fromkeys(_describe_error(e) for e in exc.errors()))
+    return JSONResponse({"detail": detail or "invalid request", "errors": errors}, status_code=422)
+
+
+async def _input_error_handler(request: Request, exc: InputError) -> JSONResponse:
+    return JSONResponse({"detail": exc.reason}, status_code=422)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The app
+# --------------------------------------------------------------------------------------------------------
+
+
+def _article_id(req: AnalyzeRequest) -> str:
+    if req.id:
+        return req.id
+    data = (req.text if req.text is not None else req.html or "").encode("utf-8", "surrogatepass")
+    return "api-" + hashlib.sha1(data).hexdigest()[:12]
+
+
+def _analyze(req: AnalyzeRequest, detector: Detector, lock: threading.Lock) -> dict[str, Any]:
+    """Read, detect, build the Analysis JSON. Runs in a worker thread (CPU-bound)."""
+    from ..pipeline import to_analysis
+    from ..read import article_from_html, article_from_text
+
+    aid = _article_id(req)
+    if req.text is not None:
+        article = article_from_text(req.text, id=aid, title=req.title, url=req.url, source="api",
+                                    clean=req.clean)
+    else:
+        article = article_from_html(req.html or "", id=aid, url=req.url, source="api", clean=req.clean)
+        if req.title:
+            article = article.model_copy(update={"title": req.title})
+    with lock:
+        predictions = detector.detect([article.text])[0]
+    analysis: Analysis = to_analysis(article, predictions, detector.name)
+    return analysis.model_dump(mode="json")
+
+
+def create_app(
+    detector: Detector | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    model_dir: str | os.PathLike[str] | None = None,
+):
+    """Build the app. ``detector`` is used as is; when None, ``load_detector(model_dir)`` runs once at
+    start-up (and raises ModelNotInstalledError when no model is installed)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.detector is None:
+            app.state.detector = await run_in_threadpool(load_detector, model_dir)
+        yield
+
+    app = FastAPI(
+        title="propscope",
+        version=__version__,
+        description=(
+            "Find the 14 propaganda techniques of the Propaganda Techniques Corpus (SemEval-2020 Task 11) "
+            "in news articles. `POST /api/v1/analyze` returns the same Analysis JSON as "
+            "`propscope analyze`. The web page is at `/`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.detector = detector
+    app.state.detect_lock = threading.Lock()
+    app.state.max_body_bytes = max_body_bytes
+
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(InputError, _input_error_handler)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    def current_detector(request: Request) -> Detector:
+        det = request.app.state.detector
+        if det is None:  # only without the lifespan (a TestClient used outside `with`)
+            det = request.app.state.detector = load_detector(model_dir)
+        return det
+
+    error_responses: dict[int | str, dict[str, Any]] = {
+        413: {"model": ErrorBody, "description": "Body larger than the limit"},
+        422: {"model": ErrorBody, "description": "Malformed JSON, wrong fields or unusable article"},
+    }
+
+    @app.post(f"{API_PREFIX}/analyze", response_model=Analysis, responses=error_responses,
+              summary="Find propaganda techniques in one article", tags=["api"])
+    async def analyze(req: AnalyzeRequest, request: Request) -> JSONResponse:
+        det = current_detector(request)
+        payload = await run_in_threadpool(_analyze, req, det, request.app.state.detect_lock)
+        return JSONResponse(payload)
+
+    @app.get(f"{API_PREFIX}/techniques", response_model=list[TechniqueInfo],
+             summary="The 14 PTC techniques with label, definition and colour", tags=["api"])
+    async def techniques() -> list[TechniqueInfo]:
+        return [TechniqueInfo(name=t.name, label=t.label, definition=t.definition, colour=t.colour)
+                for t in all_techniques()]
+
+    @app.get("/healthz", response_model=Health, summary="Liveness, model name and limits", tags=["ops"])
+    async def healthz(request: Request) -> Health:
+        det = current_detector(request)
+        return Health(status="ok", model=det.name, version=__version__,
+                      max_body_bytes=request.app.state.max_body_bytes)
+
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
