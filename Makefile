@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install install-dev
+.PHONY: demo test lint install install-dev browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +26,16 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
 
-test: $(VENV)/.installed-dev lint
+# Headless Chromium from Debian for the browser tests (tests/test_browser.py). Installed only when missing and
+# when we may (root, as in CI); elsewhere the browser tests are skipped, except under CI where they fail.
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-dejavu-core fonts-liberation >/dev/null; \
+	else echo "note: $(CHROMIUM) is missing; browser tests will be skipped (apt-get install chromium)"; fi
+
+test: $(VENV)/.installed-dev lint browser-deps
 	$(BIN)/pytest -q
