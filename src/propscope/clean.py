@@ -87,11 +87,16 @@ def _line_reason(line: str) -> str | None:
 
 
 def _is_link_like(line: str) -> bool:
+    """A short line that reads like a headline or a link, not like a sentence of prose."""
     s = line.strip()
     if len(s) > _MAX_LINK_LINE:
         return False
-    # A headline or link text: no more than one sentence.
-    return len(re.findall(r"[.!?][\"'”’)]*\s+[A-Z“\"]", s)) == 0
+    if re.fullmatch(r"\S+[@/.]\S+", s):  # a URL, a handle or an e-mail address
+        return True
+    # Headlines and link texts do not end like sentences, nor hold two of them.
+    if re.search(r"[.!?,;:…][\"'”’)\]]*$", s):
+        return False
+    return not re.search(r"[.!?][\"'”’)]*\s+[A-Z“\"]", s)
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -111,7 +116,7 @@ def _merge(ranges: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     ranges.sort()
     out: list[tuple[int, int, str]] = []
     for start, end, reason in ranges:
-        if out and start <= out[-1][1]:
+        if out and (start < out[-1][1] or (start == out[-1][1] and reason == out[-1][2])):
             ps, pe, pr = out[-1]
             out[-1] = (ps, max(pe, end), pr if pr == reason else f"{pr}; {reason}")
         else:

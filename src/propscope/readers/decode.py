@@ -39,6 +39,8 @@ def gunzip(data: bytes, source: str) -> bytes:
     if len(out) > MAX_BYTES:
         limit = MAX_BYTES // 1024 // 1024
         raise InputError(source, f"file too large once decompressed (more than {limit} MB)")
+    if not d.eof:
+        raise InputError(source, "not a valid gzip file (truncated)")
     return out
 
 
@@ -62,7 +64,8 @@ def _looks_binary(text: str) -> bool:
     sample = text[:1_000_000]
     if not sample:
         return False
-    if sample.count("\x00") / len(sample) > _MAX_NUL_SHARE:
+    nul = sample.count("\x00")
+    if nul / len(sample) > 0.1 or (nul > 16 and nul / len(sample) > _MAX_NUL_SHARE):
         return True
     return len(_CONTROL.findall(sample)) / len(sample) > _MAX_CONTROL_SHARE
 
@@ -93,7 +96,8 @@ def decode_bytes(data: bytes, source: str) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            if data.count(b"\x00") > len(data) * _MAX_NUL_SHARE:
+            nul = data.count(b"\x00")
+            if nul > 16 and nul > len(data) * _MAX_NUL_SHARE:
                 raise InputError(source, "binary file, not text") from None
             text = _detect(data, source)
     if _looks_binary(text):
