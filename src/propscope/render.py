@@ -29,17 +29,22 @@ def _excerpt(s: str, n: int = _EXCERPT) -> str:
 def highlighted_text(analysis: Analysis) -> Text:
     """The article text with every span on its technique's colour and a ``[n]`` marker after it.
 
-    Where spans overlap, the innermost (shortest) one gives the colour and the text is underlined; the
-    numbered markers keep every span visible.
+    Where spans overlap, the innermost (shortest) one gives the colour and the text is underlined; each
+    overlapping span also opens with a ``[``, so every span stays visible, even without colour.
     """
     text = analysis.article.text
     spans = analysis.spans
     out = Text()
     bounds = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
     ends: dict[int, list[int]] = {}
+    opens: dict[int, list[int]] = {}
     for n, s in enumerate(spans, start=1):
         ends.setdefault(s.end, []).append(n)
+        if any(o is not s and o.start < s.end and s.start < o.end for o in spans):
+            opens.setdefault(s.start, []).append(n)  # overlapping spans also get an opening bracket
     for a, b in zip(bounds, bounds[1:], strict=False):
+        for n in opens.get(a, []):
+            out.append("[", style=f"bold {techniques.get(spans[n - 1].technique).colour}")
         covering = [s for s in spans if s.start <= a and s.end >= b]
         if covering:
             inner = min(covering, key=lambda s: s.end - s.start)
