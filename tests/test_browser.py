@@ -182,3 +182,12 @@ def test_html_file_upload_and_error_messages(page, tmp_path):
     page.click("#analyze-button")
     page.wait_for_function("document.getElementById('error').textContent.includes('413')")
     assert "larger than the 2000000-byte limit" in err.inner_text()
+
+
+def test_offline_api_reference(page, base_url):
+    page.goto(base_url + "/docs")
+    page.wait_for_selector(".ps-api-op")
+    text = page.inner_text("#api-doc")
+    assert "/api/v1/analyze" in text and "/api/v1/techniques" in text and "/healthz" in text
+    assert "413" in text and "html" in text
+    assert page.js_errors == []

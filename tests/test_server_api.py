@@ -157,7 +157,10 @@ def test_healthz_and_openapi(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/v1/analyze", "/api/v1/techniques", "/healthz"} <= set(spec["paths"])
     assert "413" in spec["paths"]["/api/v1/analyze"]["post"]["responses"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and '<script src="/static/api.js"' in docs.text  # offline reference
+    assert client.get("/static/api.js").status_code == 200
+    assert client.get("/docs/swagger").status_code == 200
 
 
 def test_page_and_static_files_are_served_without_any_external_resource(client):
@@ -167,7 +170,7 @@ def test_page_and_static_files_are_served_without_any_external_resource(client):
     assert r.headers["x-content-type-options"] == "nosniff"
     page = r.text
     assert '<script src="/static/app.js"' in page and 'href="/static/style.css"' in page
-    for path in ("/static/app.js", "/static/style.css"):
+    for path in ("/static/app.js", "/static/style.css", "/static/api.js"):
         s = client.get(path)
         assert s.status_code == 200, path
         assert "https://" not in s.text and "http://" not in s.text.replace("http://www.w3.org/2000/svg", "")

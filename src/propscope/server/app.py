@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -205,7 +206,7 @@ class BodyLimitMiddleware:
 class SecurityHeadersMiddleware:
     """Adds nosniff and, except on the OpenAPI viewer pages, a strict Content-Security-Policy."""
 
-    def __init__(self, app, skip_csp: tuple[str, ...] = ("/docs", "/redoc")):
+    def __init__(self, app, skip_csp: tuple[str, ...] = ("/docs/swagger", "/redoc")):
         self.app = app
         self.skip_csp = skip_csp
 
@@ -315,6 +316,7 @@ def create_app(
             "`propscope analyze`. The web page is at `/`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs is the offline reference below; Swagger UI (from a CDN) is at /docs/swagger
     )
     app.state.detector = detector
     app.state.detect_lock = threading.Lock()
@@ -358,6 +360,14 @@ def create_app(
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_reference() -> FileResponse:
+        return FileResponse(STATIC_DIR / "api.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/docs/swagger", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="propscope REST API - Swagger UI")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

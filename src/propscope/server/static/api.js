@@ -1,0 +1,81 @@
+/* Offline reference for the REST API, built from /openapi.json with DOM nodes (no HTML strings). */
+"use strict";
+
+(function () {
+  function el(tag, cls, ...children) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    for (const c of children) node.append(c);
+    return node;
+  }
+
+  function resolve(spec, schema) {
+    let s = schema || {};
+    while (s.$ref) s = s.$ref.split("/").slice(1).reduce((o, k) => o[k], spec);
+    return s;
+  }
+
+  function typeOf(spec, s) {
+    s = resolve(spec, s);
+    if (s.anyOf) return s.anyOf.map((x) => typeOf(spec, x)).join(" | ");
+    if (s.type === "array") return `array of ${typeOf(spec, s.items)}`;
+    if (s.title && (s.type === "object" || s.properties)) return s.title;
+    return s.type || s.title || "object";
+  }
+
+  function fieldsTable(spec, schema) {
+    const s = resolve(spec, schema);
+    if (!s.properties) return el("p", "ps-hint", typeOf(spec, schema));
+    const table = el("table", "ps-api-table");
+    table.append(el("tr", null, el("th", null, "field"), el("th", null, "type"), el("th", null, "description")));
+    for (const [name, prop] of Object.entries(s.properties)) {
+      const req = (s.required || []).includes(name) ? " (required)" : "";
+      table.append(el("tr", null, el("td", null, el("code", null, name + req)), el("td", null, typeOf(spec, prop)),
+        el("td", null, resolve(spec, prop).description || "")));
+    }
+    return table;
+  }
+
+  function render(spec) {
+    const root = document.getElementById("api-doc");
+    root.replaceChildren();
+    root.append(el("section", null, el("h2", null, `${spec.info.title} ${spec.info.version}`),
+      el("p", null, spec.info.description || "")));
+    for (const [path, ops] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const sec = el("section", "ps-api-op");
+        sec.append(el("h2", null, el("span", "ps-api-method", method.toUpperCase()), " ", el("code", null, path)));
+        if (op.summary) sec.append(el("p", null, op.summary));
+        const body = op.requestBody && op.requestBody.content && op.requestBody.content["application/json"];
+        if (body) {
+          sec.append(el("h3", null, "Request body (JSON)"), fieldsTable(spec, body.schema));
+          const examples = resolve(spec, body.schema).examples || [];
+          if (examples.length) {
+            const ex = JSON.stringify({ text: "Title\n\nThe article body..." });
+            sec.append(el("h3", null, "Example"),
+              el("pre", "ps-api-pre", `curl -s -X POST ${location.origin}${path} \\\n` +
+                `  -H 'content-type: application/json' -d '${ex}'`));
+          }
+        } else if (method === "get") {
+          sec.append(el("pre", "ps-api-pre", `curl -s ${location.origin}${path}`));
+        }
+        sec.append(el("h3", null, "Responses"));
+        const list = el("ul");
+        for (const [code, r] of Object.entries(op.responses || {})) {
+          const schema = r.content && r.content["application/json"] && r.content["application/json"].schema;
+          list.append(el("li", null, el("strong", null, code), " ", r.description || "",
+            schema ? ` — ${typeOf(spec, schema)}` : ""));
+        }
+        sec.append(list);
+        root.append(sec);
+      }
+    }
+  }
+
+  fetch("/openapi.json")
+    .then((r) => r.json())
+    .then(render)
+    .catch((e) => {
+      document.getElementById("api-doc").textContent = `Could not load /openapi.json: ${e}`;
+    });
+})();
