@@ -147,3 +147,16 @@ def test_usage_errors_exit_2(args):
 def test_techniques_lists_all_fourteen():
     r = run("techniques")
     assert r.exit_code == 0 and "Flag-Waving" in r.stdout and "Repetition" in r.stdout
+
+
+def test_other_encodings_are_decoded_and_analysed(fake_detector, tmp_path):
+    text = "Café terrorists\n\nThe terrorists in the café must wisen up, the minister déclaré.\n"
+    (tmp_path / "article1.txt").write_bytes(text.encode("latin-1"))
+    (tmp_path / "article2.txt").write_bytes(text.encode("utf-16"))
+    (tmp_path / "article3.txt").write_bytes(text.encode("utf-8").replace(b"minister", b"mini\x00ster"))
+    r = run("analyze", tmp_path, "-f", "jsonl")
+    assert r.exit_code == 0, r.output
+    analyses = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [a["article"]["text"] for a in analyses] == [text] * 3
+    assert analyses[2]["article"]["cleaning"]["removed"][0]["reason"] == "NUL characters"
+    assert all(a["counts"]["Name_Calling,Labeling"] == 2 for a in analyses)
