@@ -160,3 +160,8 @@ def test_other_encodings_are_decoded_and_analysed(fake_detector, tmp_path):
     assert [a["article"]["text"] for a in analyses] == [text] * 3
     assert analyses[2]["article"]["cleaning"]["removed"][0]["reason"] == "NUL characters"
     assert all(a["counts"]["Name_Calling,Labeling"] == 2 for a in analyses)
+
+
+def test_unwritable_output_is_a_usage_error(fake_detector, tmp_path):
+    r = run("analyze", SAMPLE_PATH, "-o", tmp_path / "no" / "such" / "dir.json")
+    assert r.exit_code == 2 and "cannot write" in r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import nullcontext
 from enum import StrEnum
@@ -121,9 +122,18 @@ def analyze(
     if fmt_name is None:
         fmt_name = "text" if single else "summary"
 
-    out_ctx = nullcontext(sys.stdout) if output is None else open(output, "w", encoding="utf-8", newline="")
-    with out_ctx as stream:
-        analysed, bad = _run(articles, detector, fmt_name, stream, single=one_input, err=err)
+    try:
+        out_ctx = (nullcontext(sys.stdout) if output is None
+                   else open(output, "w", encoding="utf-8", newline=""))
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot write {output}: {exc.strerror or exc}", param_hint="'--output'"
+                                 ) from None
+    try:
+        with out_ctx as stream:
+            analysed, bad = _run(articles, detector, fmt_name, stream, single=one_input, err=err)
+    except BrokenPipeError:  # e.g. `propscope analyze DIR -f jsonl | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1) from None
     failed += bad
 
     if len(inputs) > 1 or not single or failed:
