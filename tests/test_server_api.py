@@ -237,7 +237,7 @@ def test_serve_command_binds_loopback_by_default(monkeypatch):
 
 class SlowDetector(FakeDetector):
     def detect(self, texts):
-        time.sleep(1.0)
+        time.sleep(2.0)
         return super().detect(texts)
 
 
@@ -276,6 +276,8 @@ def test_analysis_runs_off_the_event_loop():
         with httpx.Client(base_url=base, timeout=30) as c:
             t0 = time.monotonic()
             assert c.get("/healthz").status_code == 200
-            assert time.monotonic() - t0 < 0.5
+            assert c.get("/").status_code == 200
+            assert time.monotonic() - t0 < 1.0
+            assert t.is_alive()  # the analysis is still running
         t.join(timeout=30)
         assert result["r"].status_code == 200
