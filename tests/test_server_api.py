@@ -140,6 +140,19 @@ def test_five_megabyte_body_gets_413_by_default(client):
     assert r.json() == {"detail": LIMIT_MSG.format(2_000_000)}
 
 
+class BrokenDetector(FakeDetector):
+    def detect(self, texts):
+        raise RuntimeError("model exploded")
+
+
+def test_detector_failure_gives_a_json_500():
+    with TestClient(create_app(BrokenDetector()), raise_server_exceptions=False) as c:
+        r = c.post("/api/v1/analyze", json={"text": "terrorists"})
+        assert r.status_code == 500
+        assert r.json() == {"detail": "internal error: RuntimeError: model exploded"}
+        assert c.get("/healthz").status_code == 200
+
+
 def test_techniques_endpoint(client):
     r = client.get("/api/v1/techniques")
     assert r.status_code == 200

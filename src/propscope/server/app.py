@@ -261,6 +261,11 @@ async def _input_error_handler(request: Request, exc: InputError) -> JSONRespons
     return JSONResponse({"detail": exc.reason}, status_code=422)
 
 
+async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback still goes to the server log; the client gets JSON it can show.
+    return JSONResponse({"detail": f"internal error: {type(exc).__name__}: {exc}"[:500]}, status_code=500)
+
+
 # --------------------------------------------------------------------------------------------------------
 # The app
 # --------------------------------------------------------------------------------------------------------
@@ -324,6 +329,7 @@ def create_app(
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(InputError, _input_error_handler)
+    app.add_exception_handler(Exception, _unexpected_error_handler)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
 
