@@ -1,0 +1,214 @@
+"""The detector's logic around the encoder: windows -> encoder -> stitched token states -> span
+identification (BIO tagging) -> technique classification of each span (a small MLP over pooled token
+states, article context and document features).
+
+The encoder is any callable ``(input_ids, attention_mask) -> hidden states`` (numpy), so the same code
+serves the ONNX runtime and, during training, the PyTorch model. The heads are plain numpy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..techniques import TECHNIQUES
+from .base import SpanPrediction
+from .features import DocFeatures
+from .windows import Encoded, Window, batch_windows, encode, make_windows, stitch_into
+
+EncodeFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+CONTEXT_RADIUS = 128  # tokens on each side of a span's middle pooled as its context
+
+
+@dataclass
+class DetectorConfig:
+    """Settings saved in a model folder's config.json (``decode``); thresholds are tuned on train/dev."""
+
+    window: int = 254  # content tokens per window ([CLS] and [SEP] make 256)
+    stride: int = 192
+    batch_size: int = 16  # windows per encoder call
+    si_threshold: float = 0.5  # P(inside a span) a token needs
+    min_chars: int = 3  # shorter spans are dropped
+    tc_temperature: float = 1.0  # softmax temperature for technique confidences
+    second_label: float = 0.45  # report a second technique for a span when its probability reaches this
+    techniques: list[str] = field(default_factory=lambda: list(TECHNIQUES))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DetectorConfig:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    x = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+
+
+class Heads:
+    """The numpy heads: ``si`` (token BIO logits) and ``tc`` (a two-layer MLP over span vectors)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.a = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
+
+    def si_logits(self, h: np.ndarray) -> np.ndarray:
+        return h @ self.a["si_w"] + self.a["si_b"]
+
+    def tc_logits(self, x: np.ndarray) -> np.ndarray:
+        z = _gelu(x @ self.a["tc_w1"] + self.a["tc_b1"])
+        return z @ self.a["tc_w2"] + self.a["tc_b2"]
+
+
+def token_range(offsets: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Tokens ``[a, b)`` overlapping characters ``[start, end)``; the nearest token when none overlaps."""
+    n = len(offsets)
+    if n == 0:
+        return 0, 0
+    a = int(np.searchsorted(offsets[:, 1], start, side="right"))
+    b = int(np.searchsorted(offsets[:, 0], end, side="left"))
+    if b <= a:
+        a = min(a, n - 1)
+        b = a + 1
+    return a, b
+
+
+def span_vector(h: np.ndarray, a: int, b: int, feats: np.ndarray) -> np.ndarray:
+    """[mean of span tokens, first token, last token, context mean, document features]."""
+    mid = (a + b) // 2
+    lo, hi = max(0, mid - CONTEXT_RADIUS), min(len(h), mid + CONTEXT_RADIUS)
+    return np.concatenate([h[a:b].mean(0), h[a], h[b - 1], h[lo:hi].mean(0), feats])
+
+
+def decode_si(
+    offsets: np.ndarray, probs: np.ndarray, text: str, threshold: float, min_chars: int
+) -> list[tuple[int, int, float]]:
+    """Turn token BIO probabilities into character spans ``(start, end, confidence)``.
+
+    Tokens with P(B)+P(I) >= threshold form runs; a token whose B beats I starts a new span; runs are
+    widened to whole words so no word is cut.
+    """
+    n = len(offsets)
+    if n == 0:
+        return []
+    p_in = probs[:, 1] + probs[:, 2]
+    on = p_in >= threshold
+    # a token continues the previous word when it starts where that one ends and both are word chars
+    cont = np.zeros(n, dtype=bool)
+    for i in range(1, n):
+        s, pe = offsets[i, 0], offsets[i - 1, 1]
+        if s == pe and s > 0 and text[s - 1 : s].isalnum() and text[s : s + 1].isalnum():
+            cont[i] = True
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < n:
+        if not on[i]:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and on[j] and not (probs[j, 1] > probs[j, 2] and not cont[j]):
+            j += 1
+        a, b = i, j
+        while a > 0 and cont[a]:
+            a -= 1
+        while b < n and cont[b]:
+            b += 1
+        spans.append((a, b))
+        i = max(j, b)
+    out = []
+    for a, b in spans:
+        s, e = int(offsets[a, 0]), int(offsets[b - 1, 1])
+        if e - s >= min_chars and text[s:e].strip():
+            out.append((s, e, float(p_in[a:b].mean())))
+    return out
+
+
+class DetectorCore:
+    """Everything but the encoder: windowing, batching, stitching, decoding, classifying."""
+
+    def __init__(self, tokenizer, encode_fn: EncodeFn, heads: Heads, config: DetectorConfig,
+                 special_ids: tuple[int, int, int]) -> None:
+        self.tokenizer = tokenizer
+        self.encode_fn = encode_fn
+        self.heads = heads
+        self.config = config
+        self.cls_id, self.sep_id, self.pad_id = special_ids
+        self.techniques = list(config.techniques)
+
+    # -- encoder over whole articles ---------------------------------------------------------------
+    def hidden_states(self, texts: Sequence[str]) -> list[tuple[Encoded, np.ndarray]]:
+        """Stitched last-layer token states for each text; windows batched across texts by length."""
+        cfg = self.config
+        docs = encode(self.tokenizer, texts)
+        windows: list[Window] = []
+        for d, enc in enumerate(docs):
+            if len(enc):
+                windows.extend(make_windows(len(enc), d, cfg.window, cfg.stride))
+        states: list[np.ndarray | None] = [None] * len(docs)
+        windows.sort(key=lambda w: w.end - w.start)
+        for k in range(0, len(windows), cfg.batch_size):
+            chunk = windows[k : k + cfg.batch_size]
+            ids, mask = batch_windows(docs, chunk, self.cls_id, self.sep_id, self.pad_id)
+            out = self.encode_fn(ids, mask)
+            for w, o in zip(chunk, out, strict=True):
+                if states[w.doc] is None:
+                    states[w.doc] = np.zeros((len(docs[w.doc]), out.shape[-1]), dtype=np.float32)
+                stitch_into(states[w.doc], w, o)
+        dim = int(self.heads.a["si_w"].shape[0])
+        return [(enc, s if s is not None else np.zeros((0, dim), np.float32))
+                for enc, s in zip(docs, states, strict=True)]
+
+    # -- technique classification -----------------------------------------------------------------
+    def span_probs(self, text: str, enc: Encoded, h: np.ndarray,
+                   spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Technique probabilities (k, 14) for character spans of one article."""
+        if not spans:
+            return np.zeros((0, len(self.techniques)), dtype=np.float32)
+        if len(enc) == 0:
+            return np.full((len(spans), len(self.techniques)), 1 / len(self.techniques), np.float32)
+        df = DocFeatures(text)
+        rows = []
+        for s, e in spans:
+            a, b = token_range(enc.offsets, s, e)
+            rows.append(span_vector(h, a, b, df.span(s, e)))
+        logits = self.heads.tc_logits(np.stack(rows))
+        return _softmax(logits / self.config.tc_temperature)
+
+    def classify(self, texts: Sequence[str],
+                 spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[dict[str, float]]]:
+        out = []
+        for text, (enc, h), sp in zip(texts, self.hidden_states(texts), spans, strict=True):
+            probs = self.span_probs(text, enc, h, list(sp))
+            out.append([dict(zip(self.techniques, map(float, p), strict=True)) for p in probs])
+        return out
+
+    # -- full detection ---------------------------------------------------------------------------
+    def identify(self, text: str, enc: Encoded, h: np.ndarray) -> list[tuple[int, int, float]]:
+        if len(enc) == 0:
+            return []
+        probs = _softmax(self.heads.si_logits(h))
+        return decode_si(enc.offsets, probs, text, self.config.si_threshold, self.config.min_chars)
+
+    def detect(self, texts: Sequence[str]) -> list[list[SpanPrediction]]:
+        results = []
+        for text, (enc, h) in zip(texts, self.hidden_states(texts), strict=True):
+            found = self.identify(text, enc, h)
+            probs = self.span_probs(text, enc, h, [(s, e) for s, e, _ in found])
+            preds = []
+            for (s, e, conf), p in zip(found, probs, strict=True):
+                order = np.argsort(-p)
+                for rank, k in enumerate(order[:2]):
+                    if rank == 1 and p[k] < self.config.second_label:
+                        break
+                    preds.append(SpanPrediction(s, e, self.techniques[int(k)], float(conf * p[k])))
+            preds.sort(key=lambda x: (x.start, x.end, x.technique))
+            results.append(preds)
+        return results

@@ -1,0 +1,58 @@
+"""The shipped detector: an int8 ONNX encoder run by onnxruntime, tokenizers, and numpy heads."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelNotInstalledError
+from .base import SpanPrediction
+from .core import DetectorConfig, DetectorCore, Heads
+
+
+class OnnxDetector:
+    """Loads a model folder (config.json, encoder.onnx, heads.npz, tokenizer.json) once; thread-safe."""
+
+    def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.path = Path(path)
+        try:
+            meta = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            heads = dict(np.load(self.path / "heads.npz"))
+            tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        except (OSError, ValueError, KeyError, Exception) as e:  # noqa: B014 - any load failure is fatal
+            raise ModelNotInstalledError(f"cannot load the propscope model in {self.path}: {e}") from e
+        tok.no_truncation()
+        tok.no_padding()
+        self.meta = meta
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or int(os.environ.get("PROPSCOPE_THREADS", "0")) or 0
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(self.path / meta.get("encoder", "encoder.onnx")), opts,
+                                            providers=["CPUExecutionProvider"])
+        ids = tuple(tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
+        if None in ids:
+            ids = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
+        self.core = DetectorCore(tok, self._encode, Heads(heads), DetectorConfig.from_dict(meta["decode"]),
+                                 ids)  # type: ignore[arg-type]
+
+    @property
+    def name(self) -> str:
+        return f"{self.meta.get('name', 'propscope')}@{self.meta.get('version', '?')}"
+
+    def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def detect(self, texts: Sequence[str]) -> list[list[SpanPrediction]]:
+        return self.core.detect(texts)
+
+    def classify(self, texts: Sequence[str],
+                 spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[dict[str, float]]]:
+        return self.core.classify(texts, spans)

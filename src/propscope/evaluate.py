@@ -1,0 +1,78 @@
+"""Run a detector over a PTC-style folder and score it with the SemEval definitions (no cleaning:
+offsets refer to the files' raw text)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from .detect.base import Detector
+from .ptc import PtcDocument
+from .scoring import SiScore, TcScore, score_si, score_tc
+
+Progress = Callable[[int], None]
+
+
+def predict_si(detector: Detector, ids: Sequence[str], texts: Sequence[str], batch: int = 16,
+               progress: Progress | None = None) -> list[tuple[str, int, int]]:
+    """SI rows ``(id, start, end)`` for each article (overlapping spans merged by the scorer)."""
+    rows: list[tuple[str, int, int]] = []
+    for k in range(0, len(texts), batch):
+        for aid, preds in zip(ids[k : k + batch], detector.detect(texts[k : k + batch]), strict=True):
+            rows.extend(sorted({(aid, p.start, p.end) for p in preds}, key=lambda r: (r[1], r[2])))
+        if progress:
+            progress(len(texts[k : k + batch]))
+    return rows
+
+
+def predict_tc(detector: Detector, texts: dict[str, str], template: Sequence[tuple[str, str, int, int]],
+               batch: int = 16, progress: Progress | None = None) -> list[tuple[str, str, int, int]]:
+    """One technique per template row. Rows with the same (id, start, end) get the top-k techniques."""
+    groups: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
+    for aid, _t, s, e in template:
+        if aid not in texts:
+            raise KeyError(f"template row for article {aid}, which is not in the articles folder")
+        groups[aid][(s, e)] = groups[aid].get((s, e), 0) + 1
+    answer: dict[tuple[str, int, int], list[str]] = {}
+    aids = list(groups)
+    for k in range(0, len(aids), batch):
+        chunk = aids[k : k + batch]
+        spans = [list(groups[a]) for a in chunk]
+        probs = detector.classify([texts[a] for a in chunk], spans)
+        for aid, sp, pr in zip(chunk, spans, probs, strict=True):
+            for (s, e), p in zip(sp, pr, strict=True):
+                ranked = sorted(p, key=p.__getitem__, reverse=True)
+                answer[(aid, s, e)] = ranked[: groups[aid][(s, e)]]
+        if progress:
+            progress(len(chunk))
+    out, used = [], defaultdict(int)
+    for aid, _t, s, e in template:
+        ranked = answer[(aid, s, e)]
+        i = used[(aid, s, e)]
+        used[(aid, s, e)] += 1
+        out.append((aid, ranked[min(i, len(ranked) - 1)], s, e))
+    return out
+
+
+@dataclass
+class Evaluation:
+    si: SiScore
+    tc: TcScore
+    n_articles: int
+
+    def to_dict(self) -> dict:
+        return {"n_articles": self.n_articles, "si": asdict(self.si),
+                "tc": {"micro_f1": self.tc.micro_f1, "matched": self.tc.matched, "n_gold": self.tc.n_gold,
+                       "per_technique": self.tc.per_technique}}
+
+
+def evaluate_docs(detector: Detector, docs: Sequence[PtcDocument],
+                  progress: Progress | None = None) -> Evaluation:
+    ids = [d.id for d in docs]
+    texts = [d.text for d in docs]
+    si_pred = predict_si(detector, ids, texts, progress=progress)
+    si_gold = [(d.id, s, e) for d in docs for s, e in d.si]
+    tc_gold = [(d.id, x.technique, x.start, x.end) for d in docs for x in d.tc]
+    tc_pred = predict_tc(detector, dict(zip(ids, texts, strict=True)), tc_gold)
+    return Evaluation(score_si(si_pred, si_gold), score_tc(tc_pred, tc_gold), len(docs))

