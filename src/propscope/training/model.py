@@ -14,9 +14,12 @@ from ..detect.features import N_FEATURES
 
 class PropagandaModel(nn.Module):
     def __init__(self, base_model: str | Path, n_techniques: int = 14, hidden: int = 256,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, layers: int | None = None) -> None:
         super().__init__()
         self.encoder = AutoModel.from_pretrained(str(base_model))
+        if layers is not None and layers < self.encoder.config.num_hidden_layers:
+            self.encoder.encoder.layer = self.encoder.encoder.layer[:layers]
+            self.encoder.config.num_hidden_layers = layers
         d = self.encoder.config.hidden_size
         self.si = nn.Linear(d, 3)
         self.tc1 = nn.Linear(4 * d + N_FEATURES, hidden)

@@ -1,0 +1,116 @@
+"""The speed benchmark behind `propscope benchmark`: full analysis (SI + TC) over a folder of articles
+with the ONNX int8 model, the same model in PyTorch fp32 when torch is installed, and the peak RSS of
+analysing one article in a fresh process."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .detect.base import default_model_dir
+from .errors import InputError
+from .pipeline import analyze_articles
+from .ptc import read_articles
+from .read import article_from_text
+
+
+def _time_passes(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _peak_rss_mb(model_dir: Path, article: Path, threads: int) -> float:
+    """Peak resident memory of `propscope analyze ARTICLE --format json` in a child process."""
+    env = dict(os.environ, PROPSCOPE_THREADS=str(threads))
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            [sys.executable, "-c", "import resource, sys\n"
+             "from propscope.cli import main\n"
+             "sys.argv = ['propscope', 'analyze', sys.argv[1], '--format', 'json', '-o', sys.argv[2],"
+             " '--model', sys.argv[3]]\n"
+             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)\n",
+             str(article), str(Path(tmp) / "out.json"), str(model_dir)],
+            capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise InputError(str(article), f"analysis failed in the RSS probe: {proc.stderr.strip()[-300:]}")
+    return int(proc.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: int = 3,
+                  with_torch: bool = True, with_rss: bool = True,
+                  log: Callable[[str], None] = print) -> dict:
+    from .detect.onnx import OnnxDetector
+    from .detect.windows import encode
+
+    model_dir = Path(model) if model else default_model_dir()
+    texts = read_articles(data)
+    articles = [article_from_text(t, id=i, clean=False) for i, t in texts.items()]
+    det = OnnxDetector(model_dir, threads=threads)
+    n_tokens = sum(len(e) for e in encode(det.core.tokenizer, [a.text for a in articles]))
+    analyze_articles(articles[:4], det)  # warm-up
+    log(f"timing {len(articles)} articles ({n_tokens} tokens), {threads} threads, best of {repeat}")
+    dt = _time_passes(lambda: analyze_articles(articles, det), repeat)
+    res: dict = {
+        "model": det.name,
+        "articles": len(articles),
+        "tokens": n_tokens,
+        "threads": threads,
+        "cpu": platform.processor() or platform.machine(),
+        "onnx_int8_seconds": round(dt, 3),
+        "onnx_int8_articles_per_s": round(len(articles) / dt, 2),
+        "onnx_int8_tokens_per_s": round(n_tokens / dt),
+    }
+    if with_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            log("torch is not installed: skipping the PyTorch fp32 comparison")
+        else:
+            res.update(_torch_figures(det, model_dir, articles, threads, n_tokens))
+    if with_rss:
+        longest = max(texts, key=lambda k: len(texts[k]))
+        src = Path(data) / "articles" if (Path(data) / "articles").is_dir() else Path(data)
+        res["peak_rss_mb_one_article"] = round(_peak_rss_mb(model_dir, src / f"article{longest}.txt", threads), 1)
+    return res
+
+
+def _torch_figures(det, model_dir: Path, articles, threads: int, n_tokens: int) -> dict:
+    import numpy as np
+    import torch
+
+    from .detect.core import DetectorCore
+    from .training.from_onnx import torch_encoder_from_onnx
+
+    torch.set_num_threads(threads)
+    enc = torch_encoder_from_onnx(model_dir)
+
+    def encode_fn(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return enc(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                       ).last_hidden_state.numpy()
+
+    core = DetectorCore(det.core.tokenizer, encode_fn, det.core.heads, det.core.config,
+                        (det.core.cls_id, det.core.sep_id, det.core.pad_id))
+
+    class _TorchDetector:
+        name = det.name + " (torch fp32)"
+        detect = core.detect
+        classify = core.classify
+
+    torch_det = _TorchDetector()
+    analyze_articles(articles[:4], torch_det)  # type: ignore[arg-type]
+    dt = _time_passes(lambda: analyze_articles(articles, torch_det), 1)  # type: ignore[arg-type]
+    return {"torch_fp32_seconds": round(dt, 3), "torch_fp32_articles_per_s": round(len(articles) / dt, 2),
+            "torch_fp32_tokens_per_s": round(n_tokens / dt)}
