@@ -73,7 +73,8 @@ def test_token_range_and_decode_widen_to_whole_words(tokenizer):
     assert text[offs[a][0] : offs[b - 1][1]] == "outrageous"
     # mark only the second sub-token of "unbelievably": decoding widens to the whole word
     probs = np.tile([0.9, 0.05, 0.05], (len(offs), 1))
-    i = next(k for k in range(len(offs)) if offs[k][0] > text.index("unbel") and offs[k][1] <= text.index(" outr"))
+    lo, hi = text.index("unbel"), text.index(" outr")
+    i = next(k for k in range(len(offs)) if offs[k][0] > lo and offs[k][1] <= hi)
     probs[i] = [0.0, 0.0, 1.0]
     (s, e, conf), = decode_si(offs, probs, text, 0.5, 3)
     assert text[s:e] == "unbelievably"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -82,7 +81,8 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
     if with_rss:
         longest = max(texts, key=lambda k: len(texts[k]))
         src = Path(data) / "articles" if (Path(data) / "articles").is_dir() else Path(data)
-        res["peak_rss_mb_one_article"] = round(_peak_rss_mb(model_dir, src / f"article{longest}.txt", threads), 1)
+        rss = _peak_rss_mb(model_dir, src / f"article{longest}.txt", threads)
+        res["peak_rss_mb_one_article"] = round(rss, 1)
     return res
 
 

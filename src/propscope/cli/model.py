@@ -79,7 +79,8 @@ class Task(StrEnum):
 
 @app.command()
 def predict(
-    articles: Annotated[Path, typer.Argument(help="Folder of article<ID>.txt files (or one holding articles/).")],
+    articles: Annotated[Path, typer.Argument(
+        help="Folder of article<ID>.txt files (or one holding articles/).")],
     task: Annotated[Task, typer.Option(help="si: spans; tc: a technique for each row of --spans.")] = Task.si,
     spans: Annotated[Path | None, typer.Option(
         help="TC template: id, technique (ignored, e.g. ?), start, end per line.")] = None,
@@ -163,8 +164,8 @@ def evaluate(
 
 @app.command()
 def benchmark(
-    data: Annotated[Path, typer.Option(help="Folder of articles to analyse (default: PTC dev beside the repo).")
-                    ] = Path("../shared/data/ptc/dev"),
+    data: Annotated[Path, typer.Option(
+        help="Folder of articles to analyse (default: PTC dev beside the repo).")] = Path("../shared/data/ptc/dev"),
     model: ModelOpt = None,
     threads: Annotated[int, typer.Option(help="CPU threads for onnxruntime and torch.")] = 2,
     repeat: Annotated[int, typer.Option(help="Timed passes; the best is reported.")] = 3,

@@ -40,7 +40,8 @@ def torch_encoder_from_onnx(model_dir: Path) -> torch.nn.Module:
             state[name[len(_PREFIX):]] = arr
         elif name.startswith(_PREFIX) and name.endswith("_quantized"):  # quantized embeddings (Gather)
             base = name[: -len("_quantized")]
-            state[base[len(_PREFIX):]] = _dequantize(arr, inits[base + "_scale"], inits[base + "_zero_point"], 0)
+            scale, zp = inits[base + "_scale"], inits[base + "_zero_point"]
+            state[base[len(_PREFIX):]] = _dequantize(arr, scale, zp, 0)
     for node in graph.node:
         if node.op_type != "MatMulInteger":
             continue
