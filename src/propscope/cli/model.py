@@ -165,7 +165,8 @@ def evaluate(
 @app.command()
 def benchmark(
     data: Annotated[Path, typer.Option(
-        help="Folder of articles to analyse (default: PTC dev beside the repo).")] = Path("../shared/data/ptc/dev"),
+        help="Folder of articles to analyse (default: PTC dev beside the repo).",
+    )] = Path("../shared/data/ptc/dev"),
     model: ModelOpt = None,
     threads: Annotated[int, typer.Option(help="CPU threads for onnxruntime and torch.")] = 2,
     repeat: Annotated[int, typer.Option(help="Timed passes; the best is reported.")] = 3,
