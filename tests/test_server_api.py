@@ -294,3 +294,38 @@ def test_analysis_runs_off_the_event_loop():
             assert t.is_alive()  # the analysis is still running
         t.join(timeout=30)
         assert result["r"].status_code == 200
+
+
+class CountingDetector(FakeDetector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = 0
+        self.peak = 0
+        self._mutex = threading.Lock()
+
+    def detect(self, texts):
+        with self._mutex:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(0.3)
+        with self._mutex:
+            self.active -= 1
+        return super().detect(texts)
+
+
+def test_concurrent_analyses_are_bounded():
+    det = CountingDetector()
+    with running_server(create_app(det, concurrent_analyses=2)) as base:
+        codes = []
+
+        def one():
+            r = httpx.post(base + "/api/v1/analyze", json={"text": "terrorists"}, timeout=30)
+            codes.append(r.status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert codes == [200] * 5
+    assert det.peak == 2

@@ -20,6 +20,9 @@ def serve(
     model: Annotated[Path | None, typer.Option(
         help="Model folder (default: $PROPSCOPE_MODEL, else the model shipped in the package).")] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413.")] = 2_000_000,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else 2 x CPUs, max 8).",
+        min=1)] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning...")] = "info",
 ) -> None:
     """Serve the web page (/) and the REST API (/api/v1/analyze, /docs) with the model loaded once."""
@@ -40,5 +43,5 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"propscope serve: model {detector.name}; open http://{shown}:{port}/ (Ctrl+C stops)",
                err=True)
-    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes),
+    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency),
                 host=host, port=port, log_level=log_level)

@@ -271,6 +271,13 @@ async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONRes
 # --------------------------------------------------------------------------------------------------------
 
 
+def default_concurrency() -> int:
+    env = os.environ.get("PROPSCOPE_SERVE_CONCURRENCY")
+    if env:
+        return max(1, int(env))
+    return max(1, min(8, 2 * (os.cpu_count() or 1)))
+
+
 def _article_id(req: AnalyzeRequest) -> str:
     if req.id:
         return req.id
@@ -278,7 +285,7 @@ def _article_id(req: AnalyzeRequest) -> str:
     return "api-" + hashlib.sha1(data).hexdigest()[:12]
 
 
-def _analyze(req: AnalyzeRequest, detector: Detector, lock: threading.Lock) -> dict[str, Any]:
+def _analyze(req: AnalyzeRequest, detector: Detector, gate: threading.Semaphore) -> dict[str, Any]:
     """Read, detect, build the Analysis JSON. Runs in a worker thread (CPU-bound)."""
     from ..pipeline import to_analysis
     from ..read import article_from_html, article_from_text
@@ -291,7 +298,7 @@ def _analyze(req: AnalyzeRequest, detector: Detector, lock: threading.Lock) -> d
         article = article_from_html(req.html or "", id=aid, url=req.url, source="api", clean=req.clean)
         if req.title:
             article = article.model_copy(update={"title": req.title})
-    with lock:
+    with gate:
         predictions = detector.detect([article.text])[0]
     analysis: Analysis = to_analysis(article, predictions, detector.name)
     return analysis.model_dump(mode="json")
@@ -302,9 +309,14 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     model_dir: str | os.PathLike[str] | None = None,
+    concurrent_analyses: int | None = None,
 ):
     """Build the app. ``detector`` is used as is; when None, ``load_detector(model_dir)`` runs once at
-    start-up (and raises ModelNotInstalledError when no model is installed)."""
+    start-up (and raises ModelNotInstalledError when no model is installed). At most
+    ``concurrent_analyses`` analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else
+    twice the CPU count, at most 8); the others wait their turn."""
+    if concurrent_analyses is None:
+        concurrent_analyses = default_concurrency()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -324,7 +336,10 @@ def create_app(
         docs_url=None,  # /docs is the offline reference below; Swagger UI (from a CDN) is at /docs/swagger
     )
     app.state.detector = detector
-    app.state.detect_lock = threading.Lock()
+    # A few analyses at once overlap tokenising and decoding with the model's own threads; many more only
+    # pile up memory and make each one slower (see docs/serve.md, load benchmark).
+    app.state.concurrent_analyses = max(1, concurrent_analyses)
+    app.state.detect_gate = threading.BoundedSemaphore(max(1, concurrent_analyses))
     app.state.max_body_bytes = max_body_bytes
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
@@ -348,7 +363,7 @@ def create_app(
               summary="Find propaganda techniques in one article", tags=["api"])
     async def analyze(req: AnalyzeRequest, request: Request) -> JSONResponse:
         det = current_detector(request)
-        payload = await run_in_threadpool(_analyze, req, det, request.app.state.detect_lock)
+        payload = await run_in_threadpool(_analyze, req, det, request.app.state.detect_gate)
         return JSONResponse(payload)
 
     @app.get(f"{API_PREFIX}/techniques", response_model=list[TechniqueInfo],
