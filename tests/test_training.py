@@ -90,3 +90,16 @@ def test_pytorch_rebuilt_from_onnx_matches_trained_model(trained):
         b = result.model.eval().hidden(ids, mask)
     cos = torch.nn.functional.cosine_similarity(a, b, dim=-1)
     assert cos.min() > 0.95
+
+
+def test_results_do_not_depend_on_other_articles_in_the_call(trained):
+    from propscope.detect.onnx import OnnxDetector
+
+    _, out, _, _ = trained
+    det = OnnxDetector(out)
+    short = "A short title\n\nOnly a line of text about the corrupt and evil elites."
+    long = "Another title\n\n" + "The economy grew by two percent this year, officials said. " * 12
+    (_, alone), = det.core.hidden_states([short])
+    (_, batched), _ = det.core.hidden_states([short, long])
+    assert np.array_equal(alone, batched)  # an article's result never depends on the other articles
+    assert det.detect([short])[0] == det.detect([long, short])[1]

@@ -145,26 +145,28 @@ class DetectorCore:
 
     # -- encoder over whole articles ---------------------------------------------------------------
     def hidden_states(self, texts: Sequence[str]) -> list[tuple[Encoded, np.ndarray]]:
-        """Stitched last-layer token states for each text; windows batched across texts by length."""
+        """Stitched last-layer token states for each text.
+
+        An article's windows are batched together (up to ``batch_size`` at a time), never with other
+        articles' windows: int8 dynamic quantization scales activations per batch, so mixing articles would
+        make one article's result depend on the others. Within an article all windows but a short single
+        one have the same length, so nothing is padded; timing showed no loss against sorted cross-article
+        batches.
+        """
         cfg = self.config
         docs = encode(self.tokenizer, texts)
-        windows: list[Window] = []
-        for d, enc in enumerate(docs):
-            if len(enc):
-                windows.extend(make_windows(len(enc), d, cfg.window, cfg.stride))
-        states: list[np.ndarray | None] = [None] * len(docs)
-        windows.sort(key=lambda w: w.end - w.start)
-        for k in range(0, len(windows), cfg.batch_size):
-            chunk = windows[k : k + cfg.batch_size]
-            ids, mask = batch_windows(docs, chunk, self.cls_id, self.sep_id, self.pad_id)
-            out = self.encode_fn(ids, mask)
-            for w, o in zip(chunk, out, strict=True):
-                if states[w.doc] is None:
-                    states[w.doc] = np.zeros((len(docs[w.doc]), out.shape[-1]), dtype=np.float32)
-                stitch_into(states[w.doc], w, o)
         dim = int(self.heads.a["si_w"].shape[0])
-        return [(enc, s if s is not None else np.zeros((0, dim), np.float32))
-                for enc, s in zip(docs, states, strict=True)]
+        out: list[tuple[Encoded, np.ndarray]] = []
+        for d, enc in enumerate(docs):
+            state = np.zeros((len(enc), dim), dtype=np.float32)
+            windows: list[Window] = make_windows(len(enc), d, cfg.window, cfg.stride) if len(enc) else []
+            for k in range(0, len(windows), cfg.batch_size):
+                chunk = windows[k : k + cfg.batch_size]
+                ids, mask = batch_windows(docs, chunk, self.cls_id, self.sep_id, self.pad_id)
+                for w, o in zip(chunk, self.encode_fn(ids, mask), strict=True):
+                    stitch_into(state, w, o)
+            out.append((enc, state))
+        return out
 
     # -- technique classification -----------------------------------------------------------------
     def span_probs(self, text: str, enc: Encoded, h: np.ndarray,

@@ -25,8 +25,15 @@ class _EncoderOnly(torch.nn.Module):
 
 
 def export_onnx(model: PropagandaModel, path: Path, quantize: bool = True) -> None:
-    """Write the encoder to ``path`` (int8 dynamic quantization when ``quantize``)."""
+    """Write the encoder to ``path``: traced with plain (eager) attention so that onnxruntime's transformer
+    optimizer can fuse embeddings, attention, GELU and layer norms, then int8 dynamic quantization of the
+    fused graph (QAttention, MatMulInteger) when ``quantize``. Fusing first about doubles CPU speed."""
     model.eval()
+    cfg = model.encoder.config
+    try:
+        model.encoder.set_attn_implementation("eager")
+    except (AttributeError, ValueError):  # older transformers
+        cfg._attn_implementation = "eager"
     enc = _EncoderOnly(model)
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones_like(ids)
@@ -39,12 +46,20 @@ def export_onnx(model: PropagandaModel, path: Path, quantize: bool = True) -> No
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                           "hidden": {0: "batch", 1: "seq"}},
         )
+        fused = Path(tmp) / "encoder-fused.onnx"
+        from onnxruntime.transformers import optimizer
+
+        opt = optimizer.optimize_model(str(fp32), model_type="bert", num_heads=cfg.num_attention_heads,
+                                       hidden_size=cfg.hidden_size)
+        opt.save_model_to_file(str(fused))
         if quantize:
+            import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(str(fused), str(path), weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         else:
-            shutil.copy(fp32, path)
+            shutil.copy(fused, path)
 
 
 def export_model(model: PropagandaModel, tokenizer, dcfg: DetectorConfig, meta: dict, out: Path,

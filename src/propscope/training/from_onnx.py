@@ -43,6 +43,18 @@ def torch_encoder_from_onnx(model_dir: Path) -> torch.nn.Module:
             scale, zp = inits[base + "_scale"], inits[base + "_zero_point"]
             state[base[len(_PREFIX):]] = _dequantize(arr, scale, zp, 0)
     for node in graph.node:
+        if node.op_type == "QAttention":  # fused query/key/value of one layer: weight (hidden, 3*hidden)
+            layer = len([k for k in state if k.endswith(".attention.self.query.weight")])
+            wq = node.input[1]
+            base = wq[: -len("_quantized")]
+            w = _dequantize(inits[wq], inits[base + "_scale"], inits[base + "_zero_point"], 1)
+            bias = inits[node.input[2]]
+            h = w.shape[0]
+            for i, part in enumerate(("query", "key", "value")):
+                prefix = f"encoder.layer.{layer}.attention.self.{part}"
+                state[prefix + ".weight"] = w[:, i * h : (i + 1) * h].T
+                state[prefix + ".bias"] = bias[i * h : (i + 1) * h]
+            continue
         if node.op_type != "MatMulInteger":
             continue
         wname = node.input[1]
