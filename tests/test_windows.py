@@ -107,3 +107,30 @@ def test_span_across_a_window_edge_is_found_whole(tokenizer, shift):
     start = text.index(phrase)
     assert spans == {(start, start + len(phrase))}
     assert all(0 <= p.confidence <= 1 for p in preds)
+
+
+def test_split_segments_cuts_at_line_ends_and_keeps_offsets():
+    from propscope.detect.core import split_segments
+
+    text = "".join(f"line {i} " + "x" * (i % 50) + "\n" for i in range(3000))
+    segs = split_segments(text, limit=5000)
+    assert "".join(s for _, s in segs) == text
+    for off, s in segs:
+        assert text[off : off + len(s)] == s and len(s) <= 5000
+    assert all(s.endswith("\n") for _, s in segs[:-1])
+    assert split_segments("short") == [(0, "short")]
+
+
+def test_long_text_detection_matches_segment_offsets(tokenizer, monkeypatch):
+    import propscope.detect.core as core_mod
+
+    phrase = "wisen up and lay down arms"
+    text = "Title\n\n" + "the cat sat on a mat.\n" * 40 + phrase + ".\n" + "the cat sat on a mat.\n" * 40
+    core = _marker_core(tokenizer, phrase, window=30, stride=20)
+    whole = core.detect([text])[0]
+    monkeypatch.setattr(core_mod, "MAX_SEGMENT_CHARS", 300)
+    monkeypatch.setattr(core_mod.split_segments, "__defaults__", (300,))
+    seg = core.detect([text])[0]
+    start = text.index(phrase)
+    expected = [(start, start + len(phrase))]
+    assert [(p.start, p.end) for p in seg] == [(p.start, p.end) for p in whole] == expected

@@ -56,6 +56,8 @@ def train(
     max_articles: Annotated[int | None, typer.Option(help="Use only N train articles (smoke tests).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N steps (smoke tests).")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch CPU threads (default: all cores).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="Also save the fp32 PyTorch weights to this file (not needed to use the model).")] = None,
 ) -> None:
     """Train the detector on PTC train, log dev scores per epoch, and export an int8 ONNX model folder."""
     try:
@@ -68,7 +70,7 @@ def train(
         raise _fail(f"{data}: no train/ folder (expected a PTC folder like ../shared/data/ptc)", 2)
     cfg = TrainConfig(data=data, out=out, base_model=base_model, seed=seed, epochs=epochs, lr=lr,
                       batch_size=batch_size, layers=layers, max_train_articles=max_articles,
-                      max_steps=max_steps, threads=threads, log=err.print)
+                      max_steps=max_steps, threads=threads, checkpoint=checkpoint, log=err.print)
     run_training(cfg)
 
 

@@ -200,17 +200,42 @@ class DetectorCore:
         return decode_si(enc.offsets, probs, text, self.config.si_threshold, self.config.min_chars)
 
     def detect(self, texts: Sequence[str]) -> list[list[SpanPrediction]]:
+        """Spans with their technique(s) in each text. Very long texts are processed in segments of at most
+        ``MAX_SEGMENT_CHARS`` cut at line ends, so memory stays bounded whatever the input size."""
         results = []
-        for text, (enc, h) in zip(texts, self.hidden_states(texts), strict=True):
-            found = self.identify(text, enc, h)
-            probs = self.span_probs(text, enc, h, [(s, e) for s, e, _ in found])
-            preds = []
-            for (s, e, conf), p in zip(found, probs, strict=True):
-                order = np.argsort(-p)
-                for rank, k in enumerate(order[:2]):
-                    if rank == 1 and p[k] < self.config.second_label:
-                        break
-                    preds.append(SpanPrediction(s, e, self.techniques[int(k)], float(conf * p[k])))
+        for text in texts:
+            preds: list[SpanPrediction] = []
+            for off, seg in split_segments(text):
+                preds.extend(SpanPrediction(p.start + off, p.end + off, p.technique, p.confidence)
+                             for p in self._detect_one(seg))
             preds.sort(key=lambda x: (x.start, x.end, x.technique))
             results.append(preds)
         return results
+
+    def _detect_one(self, text: str) -> list[SpanPrediction]:
+        (enc, h), = self.hidden_states([text])
+        found = self.identify(text, enc, h)
+        probs = self.span_probs(text, enc, h, [(s, e) for s, e, _ in found])
+        preds = []
+        for (s, e, conf), p in zip(found, probs, strict=True):
+            order = np.argsort(-p)
+            for rank, k in enumerate(order[:2]):
+                if rank == 1 and p[k] < self.config.second_label:
+                    break
+                preds.append(SpanPrediction(s, e, self.techniques[int(k)], float(conf * p[k])))
+        return preds
+
+
+MAX_SEGMENT_CHARS = 50_000
+
+
+def split_segments(text: str, limit: int = MAX_SEGMENT_CHARS) -> list[tuple[int, str]]:
+    """``(offset, segment)`` pieces of at most ``limit`` characters, cut after a newline where possible."""
+    out, start, n = [], 0, len(text)
+    while n - start > limit:
+        cut = text.rfind("\n", start + limit // 2, start + limit)
+        cut = cut + 1 if cut >= 0 else start + limit
+        out.append((start, text[start:cut]))
+        start = cut
+    out.append((start, text[start:]))
+    return out

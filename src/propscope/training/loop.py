@@ -51,6 +51,7 @@ class TrainConfig:
     tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
     max_train_articles: int | None = None  # for smoke tests
     max_steps: int | None = None  # for smoke tests
+    checkpoint: Path | None = None  # also save the fp32 PyTorch weights here (not part of the model folder)
     threads: int | None = None
     log: Callable[[str], None] = print
     history: list[dict] = field(default_factory=list)
@@ -272,6 +273,9 @@ def train(cfg: TrainConfig) -> TrainResult:
         "dev_torch_fp32": scores,
         "train_minutes": round((time.time() - t0) / 60, 1),
     }
+    if cfg.checkpoint:
+        Path(cfg.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), cfg.checkpoint)
     export_model(model, tok, core.config, meta, Path(cfg.out), base)
     cfg.log(f"model written to {cfg.out} in {meta['train_minutes']} minutes")
     return TrainResult(json.loads((Path(cfg.out) / "config.json").read_text()), model, tok)

@@ -1,0 +1,117 @@
+"""The shipped model and the model commands: predict (SI/TC), evaluate, benchmark."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import propscope
+from propscope.cli import _register, app
+from propscope.detect.base import DEFAULT_MODEL_DIR
+from propscope.techniques import TECHNIQUES
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "idlib-truce.txt"
+pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(),
+                                reason="no model shipped in src/propscope/models/default")
+_register()
+runner = CliRunner()
+
+
+def test_shipped_model_is_small_and_complete():
+    files = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()}
+    for name in ("config.json", "encoder.onnx", "heads.npz", "tokenizer.json", "MODEL_CARD.md"):
+        assert name in files
+    assert sum(files.values()) <= 30 * 1024 * 1024
+    meta = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert meta["quantized"] is True and meta["decode"]["techniques"] == list(TECHNIQUES)
+
+
+def test_shipped_model_on_the_sample_gives_valid_sorted_spans():
+    analysis = propscope.analyze(SAMPLE)
+    text = analysis.article.text
+    assert analysis.spans, "the sample article has propaganda the model should find"
+    keys = [(s.start, s.end, s.technique) for s in analysis.spans]
+    assert keys == sorted(keys)
+    for s in analysis.spans:
+        assert 0 <= s.start < s.end <= len(text)
+        assert text[s.start : s.end] == s.text and s.text.strip()
+        assert 0.0 <= s.confidence <= 1.0 and s.technique in TECHNIQUES
+    assert "You might also like" not in text and text.startswith("Putin hopes terrorists")
+    assert analysis.model and analysis.model.startswith("propscope-")
+
+
+@pytest.fixture
+def dev3(ptc_root, tmp_path) -> Path:
+    src = ptc_root / "dev"
+    files = sorted((src / "articles").glob("article*.txt"))[1:4]
+    ids = {f.stem[len("article"):] for f in files}
+    (tmp_path / "articles").mkdir()
+    for f in files:
+        shutil.copy(f, tmp_path / "articles" / f.name)
+    for name in ("labels-si.tsv", "labels-tc.tsv"):
+        rows = [r for r in (src / name).read_text().splitlines() if r.split("\t")[0] in ids]
+        (tmp_path / name).write_text("".join(r + "\n" for r in rows))
+    return tmp_path
+
+
+def test_predict_si_writes_id_start_end(dev3, tmp_path):
+    out = tmp_path / "si.tsv"
+    r = runner.invoke(app, ["predict", "--task", "si", str(dev3 / "articles"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    texts = {p.stem[len("article"):]: p.read_text() for p in (dev3 / "articles").iterdir()}
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows
+    for aid, s, e in rows:
+        assert aid in texts and 0 <= int(s) < int(e) <= len(texts[aid])
+
+
+def test_predict_tc_answers_every_template_row_in_order(dev3, tmp_path):
+    template = tmp_path / "template.tsv"
+    gold = [line.split("\t") for line in (dev3 / "labels-tc.tsv").read_text().splitlines()]
+    template.write_text("".join(f"{a}\t?\t{s}\t{e}\n" for a, _t, s, e in gold))
+    out = tmp_path / "tc.tsv"
+    r = runner.invoke(app, ["predict", "--task", "tc", str(dev3), "--spans", str(template), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert [(a, s, e) for a, _t, s, e in rows] == [(a, s, e) for a, _t, s, e in gold]
+    assert all(t in TECHNIQUES for _a, t, _s, _e in rows)
+    # rows that share a span get different techniques (the top-k)
+    by_span: dict = {}
+    for a, t, s, e in rows:
+        by_span.setdefault((a, s, e), []).append(t)
+    assert all(len(set(v)) == len(v) for v in by_span.values())
+
+
+def test_predict_tc_needs_a_template(dev3):
+    r = runner.invoke(app, ["predict", "--task", "tc", str(dev3)])
+    assert r.exit_code == 2 and "--spans" in r.output
+
+
+def test_evaluate_prints_scores(dev3):
+    r = runner.invoke(app, ["evaluate", "--data", str(dev3), "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["n_articles"] == 3
+    for k in ("precision", "recall", "f1"):
+        assert 0.0 <= res["si"][k] <= 1.0
+    assert 0.0 < res["tc"]["micro_f1"] <= 1.0
+    assert set(res["tc"]["per_technique"]) == set(TECHNIQUES)
+    r = runner.invoke(app, ["evaluate", "--data", str(dev3)])
+    assert r.exit_code == 0 and "SI  precision" in r.stdout and "TC  micro-F1" in r.stdout
+
+
+def test_evaluate_rejects_a_folder_without_labels(tmp_path):
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "article1.txt").write_text("T\n\nBody.\n")
+    r = runner.invoke(app, ["evaluate", "--data", str(tmp_path)])
+    assert r.exit_code == 2 and "labels-si.tsv" in r.output
+
+
+def test_benchmark_prints_throughput(dev3):
+    r = runner.invoke(app, ["benchmark", "--data", str(dev3), "--repeat", "1", "--no-torch", "--no-rss",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["articles"] == 3 and res["onnx_int8_articles_per_s"] > 0
