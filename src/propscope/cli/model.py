@@ -192,3 +192,18 @@ def benchmark(
         return
     for k, v in res.items():
         typer.echo(f"{k}: {v}")
+
+
+@app.command()
+def tune(
+    model: Annotated[Path, typer.Option(help="Model folder whose config.json is rewritten.")],
+    data: Annotated[Path, typer.Option(help="PTC folder with train/ (the held-out fold comes from it).")],
+) -> None:
+    """Re-tune a model's decoding on its held-out train fold (never on dev) and save it in config.json."""
+    from ..errors import InputError
+    from ..tune import retune_model
+
+    try:
+        retune_model(model, data, log=err.print)
+    except (InputError, OSError, ValueError, KeyError) as e:
+        raise _fail(str(e)) from None

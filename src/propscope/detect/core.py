@@ -30,6 +30,8 @@ class DetectorConfig:
     stride: int = 192
     batch_size: int = 16  # windows per encoder call
     si_threshold: float = 0.5  # P(inside a span) a token needs
+    max_gap: int = 0  # runs of tokens separated by at most this many tokens below threshold are joined
+    min_tokens: int = 1  # shorter spans (in tokens) are dropped
     min_chars: int = 3  # shorter spans are dropped
     tc_temperature: float = 1.0  # softmax temperature for technique confidences
     second_label: float = 0.45  # report a second technique for a span when its probability reaches this
@@ -89,18 +91,25 @@ def span_vector(h: np.ndarray, a: int, b: int, feats: np.ndarray) -> np.ndarray:
 
 
 def decode_si(
-    offsets: np.ndarray, probs: np.ndarray, text: str, threshold: float, min_chars: int
+    offsets: np.ndarray, probs: np.ndarray, text: str, threshold: float, min_chars: int,
+    max_gap: int = 0, min_tokens: int = 1,
 ) -> list[tuple[int, int, float]]:
     """Turn token BIO probabilities into character spans ``(start, end, confidence)``.
 
-    Tokens with P(B)+P(I) >= threshold form runs; a token whose B beats I starts a new span; runs are
-    widened to whole words so no word is cut.
+    Tokens with P(B)+P(I) >= threshold form runs; runs separated by at most ``max_gap`` tokens are joined
+    (the tagger often dips below threshold inside a long span); a token whose B beats I and 0.5 starts a
+    new span; runs are widened to whole words so no word is cut; runs under ``min_tokens`` are dropped.
     """
     n = len(offsets)
     if n == 0:
         return []
     p_in = probs[:, 1] + probs[:, 2]
     on = p_in >= threshold
+    if max_gap:
+        idx = np.nonzero(on)[0]
+        for a, b in zip(idx[:-1], idx[1:], strict=True):
+            if 1 < b - a <= max_gap + 1:
+                on[a:b] = True
     # a token continues the previous word when it starts where that one ends and both are word chars
     cont = np.zeros(n, dtype=bool)
     for i in range(1, n):
@@ -114,7 +123,7 @@ def decode_si(
             i += 1
             continue
         j = i + 1
-        while j < n and on[j] and not (probs[j, 1] > probs[j, 2] and not cont[j]):
+        while j < n and on[j] and not (probs[j, 1] > max(probs[j, 2], 0.5) and not cont[j]):
             j += 1
         a, b = i, j
         while a > 0 and cont[a]:
@@ -125,6 +134,8 @@ def decode_si(
         i = max(j, b)
     out = []
     for a, b in spans:
+        if b - a < min_tokens:
+            continue
         s, e = int(offsets[a, 0]), int(offsets[b - 1, 1])
         if e - s >= min_chars and text[s:e].strip():
             out.append((s, e, float(p_in[a:b].mean())))
@@ -197,7 +208,9 @@ class DetectorCore:
         if len(enc) == 0:
             return []
         probs = _softmax(self.heads.si_logits(h))
-        return decode_si(enc.offsets, probs, text, self.config.si_threshold, self.config.min_chars)
+        cfg = self.config
+        return decode_si(enc.offsets, probs, text, cfg.si_threshold, cfg.min_chars, cfg.max_gap,
+                         cfg.min_tokens)
 
     def detect(self, texts: Sequence[str]) -> list[list[SpanPrediction]]:
         """Spans with their technique(s) in each text. Very long texts are processed in segments of at most

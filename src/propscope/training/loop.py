@@ -17,8 +17,9 @@ from tokenizers import Tokenizer
 
 from ..detect.core import DetectorConfig, DetectorCore, Heads
 from ..evaluate import evaluate_docs
-from ..ptc import PtcDocument, load_split
+from ..ptc import load_split
 from ..techniques import TECHNIQUES
+from ..tune import split_train, tune_decoding
 from .data import WindowExample, build_examples
 from .model import PropagandaModel
 
@@ -109,47 +110,6 @@ def make_core(model: PropagandaModel, tok: Tokenizer, cfg: DetectorConfig) -> De
     return DetectorCore(tok, TorchEncoder(model), Heads(model.head_arrays()), cfg, special_ids(tok))
 
 
-def tune_decoding(core: DetectorCore, docs: list[PtcDocument], log: Callable[[str], None]) -> None:
-    """Pick the SI threshold and TC temperature on held-out train articles (not on dev)."""
-    from ..scoring import score_si
-
-    texts = [d.text for d in docs]
-    states = core.hidden_states(texts)
-    gold = [(d.id, s, e) for d in docs for s, e in d.si]
-    best = (-1.0, core.config.si_threshold)
-    for th in np.arange(0.2, 0.71, 0.05):
-        core.config.si_threshold = float(th)
-        pred = [(d.id, s, e) for d, (enc, h) in zip(docs, states, strict=True)
-                for s, e, _ in core.identify(d.text, enc, h)]
-        f = score_si(pred, gold).f1
-        if f > best[0]:
-            best = (f, float(th))
-    core.config.si_threshold = round(best[1], 2)
-    # temperature: minimise the negative log-likelihood of the gold techniques of gold spans
-    logits, targets = [], []
-    saved = core.config.tc_temperature
-    core.config.tc_temperature = 1.0
-    for d, (enc, h) in zip(docs, states, strict=True):
-        spans = [(x.start, x.end) for x in d.tc]
-        if spans:
-            p = core.span_probs(d.text, enc, h, spans)
-            logits.append(np.log(np.clip(p, 1e-9, 1)))
-            targets.extend(core.techniques.index(x.technique) for x in d.tc)
-    core.config.tc_temperature = saved
-    if logits:
-        lg, tg = np.concatenate(logits), np.array(targets)
-        best_t, best_nll = 1.0, math.inf
-        for t in np.arange(0.5, 3.01, 0.1):
-            z = lg / t
-            z = z - z.max(1, keepdims=True)
-            nll = float(-(z[np.arange(len(tg)), tg] - np.log(np.exp(z).sum(1))).mean())
-            if nll < best_nll:
-                best_t, best_nll = float(t), nll
-        core.config.tc_temperature = round(best_t, 2)
-    log(f"tuned on {len(docs)} held-out train articles: SI threshold {core.config.si_threshold} "
-        f"(SI F1 {best[0]:.3f}), TC temperature {core.config.tc_temperature}")
-
-
 @dataclass
 class TrainResult:
     config: dict  # the exported config.json
@@ -173,13 +133,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     train_docs = load_split(cfg.data / "train")
     dev_docs = load_split(cfg.data / "dev") if (cfg.data / "dev").is_dir() else []
     rng = random.Random(cfg.seed)
-    rng.shuffle(train_docs)
-    if cfg.max_train_articles:
-        train_docs = train_docs[: cfg.max_train_articles]
-    n_tune = 0
-    if len(train_docs) > 4 and cfg.tune_fraction:
-        n_tune = max(1, round(len(train_docs) * cfg.tune_fraction))
-    tune_docs, fit_docs = train_docs[:n_tune], train_docs[n_tune:]
+    tune_docs, fit_docs = split_train(train_docs, cfg.seed, cfg.tune_fraction, cfg.max_train_articles)
     examples, dropped = build_examples(fit_docs, tok, TECHNIQUES, window=cfg.window, stride=cfg.stride,
                                        special_ids=sids)
     cfg.log(f"train: {len(fit_docs)} articles -> {len(examples)} windows, "
@@ -255,8 +209,7 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     model.eval()
     core = make_core(model, tok, dcfg)
-    if tune_docs:
-        tune_decoding(core, tune_docs, cfg.log)
+    tuning = tune_decoding(core, tune_docs, cfg.log) if tune_docs else None
     scores = None
     if dev_docs:
         ev = evaluate_docs(core, dev_docs)
@@ -270,6 +223,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()
                      if k not in ("log", "history")},
         "history": cfg.history,
+        "tune_ids": sorted(d.id for d in tune_docs),
+        "tuning": tuning,
         "dev_torch_fp32": scores,
         "train_minutes": round((time.time() - t0) / 60, 1),
     }
