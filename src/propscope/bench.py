@@ -34,17 +34,19 @@ def _peak_rss_mb(model_dir: Path, article: Path, threads: int) -> float:
     env = dict(os.environ, PROPSCOPE_THREADS=str(threads))
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
-            [sys.executable, "-c", "import resource, sys\n"
+            [sys.executable, "-c", "import sys\n"
              "from propscope.cli import main\n"
              "sys.argv = ['propscope', 'analyze', sys.argv[1], '--format', 'json', '-o', sys.argv[2],"
              " '--model', sys.argv[3]]\n"
              "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)\n",
+             "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\nsys.exit(code)\n",
              str(article), str(Path(tmp) / "out.json"), str(model_dir)],
             capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise InputError(str(article), f"analysis failed in the RSS probe: {proc.stderr.strip()[-300:]}")
-    return int(proc.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+    # VmHWM (peak RSS of this process image, in KiB). Not ru_maxrss: Linux carries that across fork+exec,
+    # so the child would report the benchmark process's own peak.
+    return int(proc.stdout.strip().splitlines()[-1]) / 1024
 
 
 def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: int = 3,

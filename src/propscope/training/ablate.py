@@ -82,13 +82,15 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(2)
-    det = OnnxDetector(args.model, threads=2)
+    torch.set_num_threads(args.threads)
+    det = OnnxDetector(args.model, threads=args.threads)
     train = load_split(f"{args.data}/train")
     dev = load_split(f"{args.data}/dev")
     Xtr, Ytr, _ = span_table(det, train)
     Xte, _, keys = span_table(det, dev)
+    print(f"span vectors: {len(Xtr)} train, {len(Xte)} dev", flush=True)
     dim = (Xtr.shape[1] - N_FEATURES) // 4
     parts = {"mean": slice(0, dim), "first": slice(dim, 2 * dim), "last": slice(2 * dim, 3 * dim),
              "context": slice(3 * dim, 4 * dim), "features": slice(4 * dim, None)}
