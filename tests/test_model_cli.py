@@ -115,3 +115,16 @@ def test_benchmark_prints_throughput(dev3):
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["articles"] == 3 and res["onnx_int8_articles_per_s"] > 0
+
+
+def test_analysis_with_the_shipped_model_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom propscope.cli import main\n"
+            f"sys.argv = ['propscope', 'analyze', {str(SAMPLE)!r}, '--format', 'json']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch was imported'\n"
+            "print('TORCH-FREE')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("TORCH-FREE") and '"spans"' in out
