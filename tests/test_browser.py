@@ -191,3 +191,30 @@ def test_offline_api_reference(page, base_url):
     assert "/api/v1/analyze" in text and "/api/v1/techniques" in text and "/healthz" in text
     assert "413" in text and "html" in text
     assert page.js_errors == []
+
+
+def test_sample_article_with_the_shipped_model(browser, tmp_path):
+    from propscope.detect.base import DEFAULT_MODEL_DIR
+
+    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        pytest.skip("no model shipped in the package")
+    text = SAMPLE.read_text(encoding="utf-8")
+    with running_server(create_app()) as url:
+        expected = httpx.post(url + "/api/v1/analyze", json={"text": text}, timeout=60).json()
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        pg = context.new_page()
+        pg.goto(url + "/")
+        pg.wait_for_selector("body[data-ready='1']")
+        pg.fill("#article-text", text)
+        pg.click("#analyze-button")
+        pg.wait_for_selector("#article-view mark.ps-span")
+        assert expected["spans"] and expected["model"].startswith("propscope-")
+        for name, n in expected["counts"].items():
+            count = pg.locator(f"#legend li[data-technique='{name}'] .ps-count").inner_text()
+            assert int(count) == n, name
+        shown = {pg.locator("#article-view mark.ps-span").nth(i).inner_text()
+                 for i in range(pg.locator("#article-view mark.ps-span").count())}
+        assert any(s["text"].startswith(m) or m in s["text"] for s in expected["spans"] for m in shown)
+        shot = _save(pg, tmp_path, "browser-sample-model.png")
+        assert shot.stat().st_size > 10_000
+        context.close()
