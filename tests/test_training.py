@@ -27,7 +27,7 @@ def trained(tmp_path_factory, request):
 
     if not PTC_ROOT.is_dir():
         pytest.skip(f"PTC corpus not found at {PTC_ROOT}")
-    from propscope.training.loop import TrainConfig, train
+    from propscope_train.loop import TrainConfig, train
 
     tmp = tmp_path_factory.mktemp("train")
     _subset(PTC_ROOT / "train", tmp / "data" / "train", 5)
@@ -57,7 +57,7 @@ def test_training_writes_a_loadable_model(trained):
 
 def test_int8_onnx_agrees_with_pytorch(trained):
     from propscope.detect.onnx import OnnxDetector
-    from propscope.training.loop import make_core
+    from propscope_train.loop import make_core
 
     result, out, _, _ = trained
     det = OnnxDetector(out)
@@ -79,7 +79,7 @@ def test_int8_onnx_agrees_with_pytorch(trained):
 
 
 def test_pytorch_rebuilt_from_onnx_matches_trained_model(trained):
-    from propscope.training.from_onnx import torch_encoder_from_onnx
+    from propscope_train.from_onnx import torch_encoder_from_onnx
 
     result, out, _, _ = trained
     rebuilt = torch_encoder_from_onnx(out)

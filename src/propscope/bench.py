@@ -75,44 +75,19 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
     }
     if with_torch:
         try:
-            import torch  # noqa: F401
+            from propscope_train.bench_torch import TorchDetector  # needs torch (the train extra)
         except ImportError:
             log("torch is not installed: skipping the PyTorch fp32 comparison")
         else:
-            res.update(_torch_figures(det, model_dir, articles, threads, n_tokens))
+            tdet = TorchDetector(det, model_dir, threads)
+            analyze_articles(articles[:4], tdet)  # warm-up
+            dt = _time_passes(lambda: analyze_articles(articles, tdet), 1)
+            res.update(torch_fp32_seconds=round(dt, 3),
+                       torch_fp32_articles_per_s=round(len(articles) / dt, 2),
+                       torch_fp32_tokens_per_s=round(n_tokens / dt))
     if with_rss:
         longest = max(texts, key=lambda k: len(texts[k]))
         src = Path(data) / "articles" if (Path(data) / "articles").is_dir() else Path(data)
         rss = _peak_rss_mb(model_dir, src / f"article{longest}.txt", threads)
         res["peak_rss_mb_one_article"] = round(rss, 1)
     return res
-
-
-def _torch_figures(det, model_dir: Path, articles, threads: int, n_tokens: int) -> dict:
-    import numpy as np
-    import torch
-
-    from .detect.core import DetectorCore
-    from .training.from_onnx import torch_encoder_from_onnx
-
-    torch.set_num_threads(threads)
-    enc = torch_encoder_from_onnx(model_dir)
-
-    def encode_fn(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return enc(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
-                       ).last_hidden_state.numpy()
-
-    core = DetectorCore(det.core.tokenizer, encode_fn, det.core.heads, det.core.config,
-                        (det.core.cls_id, det.core.sep_id, det.core.pad_id))
-
-    class _TorchDetector:
-        name = det.name + " (torch fp32)"
-        detect = core.detect
-        classify = core.classify
-
-    torch_det = _TorchDetector()
-    analyze_articles(articles[:4], torch_det)  # type: ignore[arg-type]
-    dt = _time_passes(lambda: analyze_articles(articles, torch_det), 1)  # type: ignore[arg-type]
-    return {"torch_fp32_seconds": round(dt, 3), "torch_fp32_articles_per_s": round(len(articles) / dt, 2),
-            "torch_fp32_tokens_per_s": round(n_tokens / dt)}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .detect.base import Detector, load_detector
+from .detect.base import Detector, SpanPrediction, load_detector
 from .schema import Analysis, Article, Span
 
 
-def to_analysis(article: Article, predictions: Iterable, detector_name: str | None) -> Analysis:
+def to_analysis(
+    article: Article, predictions: Iterable[SpanPrediction], detector_name: str | None
+) -> Analysis:
     """Build an Analysis from a detector's SpanPredictions for ``article``."""
     text = article.text
     spans = [

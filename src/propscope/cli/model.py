@@ -63,8 +63,8 @@ def train(
 ) -> None:
     """Train the detector on PTC train, log dev scores per epoch, and export an int8 ONNX model folder."""
     try:
-        from ..training.loop import TrainConfig
-        from ..training.loop import train as run_training
+        from propscope_train.loop import TrainConfig
+        from propscope_train.loop import train as run_training
     except ImportError as e:
         raise _fail(f"training needs the train extra ({e.name} is missing): "
                     "pip install 'propscope[train]'") from None

@@ -1,7 +1,7 @@
 """TC-head ablations on a trained model's frozen encoder: refit the span classifier with parts of its
 input removed (document features, article context, first/last tokens) and score TC on dev.
 
-    python -m propscope.training.ablate --model runs/m1 --data ../shared/data/ptc
+    python -m propscope_train.ablate --model runs/m1 --data ../shared/data/ptc
 
 Each variant is the same two-layer MLP trained the same way on the same frozen span vectors, so the
 table isolates what each input gives the technique classifier.
@@ -15,16 +15,16 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from ..detect.features import N_FEATURES, DocFeatures
-from ..detect.onnx import OnnxDetector
-from ..ptc import PtcDocument, load_split
-from ..scoring import score_tc
-from ..techniques import TECHNIQUES
+from propscope.detect.features import N_FEATURES, DocFeatures
+from propscope.detect.onnx import OnnxDetector
+from propscope.ptc import PtcDocument, load_split
+from propscope.scoring import score_tc
+from propscope.techniques import TECHNIQUES
 
 
 def span_table(det: OnnxDetector, docs: list[PtcDocument]):
     """Span vectors, soft targets and (id, start, end, k) of every gold span group."""
-    from ..detect.core import span_vector, token_range
+    from propscope.detect.core import span_vector, token_range
 
     X, Y, keys = [], [], []
     tindex = {t: i for i, t in enumerate(TECHNIQUES)}

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..detect.features import DocFeatures
-from ..detect.windows import encode, make_windows
-from ..ptc import PtcDocument
-from ..scoring import merge_spans
+from propscope.detect.features import DocFeatures
+from propscope.detect.windows import encode, make_windows
+from propscope.ptc import PtcDocument
+from propscope.scoring import merge_spans
 
 O, B, I = 0, 1, 2  # noqa: E741
 
@@ -47,7 +47,7 @@ def token_labels(offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.nd
 def build_examples(docs: Sequence[PtcDocument], tokenizer, techniques: Sequence[str], *, window: int,
                    stride: int, special_ids: tuple[int, int, int]) -> tuple[list[WindowExample], int]:
     """Window examples for every document; returns them and the number of gold spans that fit no window."""
-    from ..detect.core import CONTEXT_RADIUS
+    from propscope.detect.core import CONTEXT_RADIUS
 
     cls_id, sep_id, _ = special_ids
     tindex = {t: i for i, t in enumerate(techniques)}

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..detect.core import DetectorConfig
+from propscope.detect.core import DetectorConfig
+
 from .model import PropagandaModel
 
 

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from ..detect.core import DetectorConfig, DetectorCore, Heads
-from ..evaluate import evaluate_docs
-from ..ptc import load_split
-from ..techniques import TECHNIQUES
-from ..tune import split_train, tune_decoding
+from propscope.detect.core import DetectorConfig, DetectorCore, Heads
+from propscope.evaluate import evaluate_docs
+from propscope.ptc import load_split
+from propscope.techniques import TECHNIQUES
+from propscope.tune import split_train, tune_decoding
+
 from .data import WindowExample, build_examples
 from .model import PropagandaModel
 

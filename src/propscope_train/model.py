@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import AutoModel
 
-from ..detect.features import N_FEATURES
+from propscope.detect.features import N_FEATURES
 
 
 class PropagandaModel(nn.Module):
