@@ -33,19 +33,23 @@ def trained(tmp_path_factory, request):
     _subset(PTC_ROOT / "train", tmp / "data" / "train", 5)
     _subset(PTC_ROOT / "dev", tmp / "data" / "dev", 2)
     logs: list[str] = []
-    cfg = TrainConfig(data=tmp / "data", out=tmp / "model", epochs=1, max_steps=3, batch_size=8,
-                      window=126, stride=96, threads=2, log=logs.append)
+    cfg = TrainConfig(data=tmp / "data", out=tmp / "model", epochs=2, batch_size=8,
+                      window=126, stride=96, threads=2, average_from=1, log=logs.append)
     result = train(cfg)
     return result, tmp / "model", logs, cfg
 
 
 def test_training_writes_a_loadable_model(trained):
     result, out, logs, cfg = trained
-    for name in ("config.json", "encoder.onnx", "heads.npz", "tokenizer.json"):
+    for name in ("config.json", "encoder.onnx", "heads.npz", "tokenizer.json", "lexical.npz"):
         assert (out / name).is_file(), name
     assert result.config["decode"]["window"] == 126
-    assert len(cfg.history) == 1 and "dev_si_f1" in cfg.history[0]
+    assert len(cfg.history) == 2 and "dev_si_f1" in cfg.history[0]
     assert any("tuned on" in line for line in logs)
+    # weights averaged over both epochs were weighed against the last epoch's on the tune fold
+    assert any("mean of the last 2 epochs" in line for line in logs)
+    assert result.config["weights"] in ("last epoch", "mean of the last 2 epochs")
+    assert 0 <= result.config["tuning"]["lexical_weight"] <= 0.5
     from propscope.detect.onnx import OnnxDetector
 
     det = OnnxDetector(out)

@@ -19,6 +19,10 @@ from .scoring import score_si
 THRESHOLDS = [round(x, 2) for x in np.arange(0.2, 0.61, 0.05)]
 GAPS = [0, 2, 4, 6, 8]
 MIN_TOKENS = [1, 2, 3]
+LEXICAL_WEIGHTS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+REPETITION_EARLIER = [0.0, 1.0, 2.0, 3.0, 4.0]
+REPETITION_LATER = [0.0, -1.0, -2.0]
+REPETITION_SINGLE = [0.0, -1.0, -2.0, -4.0]
 
 
 def split_train(
@@ -70,12 +74,63 @@ def tune_decoding(
             if nll < best_nll:
                 best_t, best_nll = float(t), nll
         cfg.tc_temperature = round(best_t, 2)
+    tc = tune_tc_combination(core, docs, states)
     result = {"si_threshold": cfg.si_threshold, "max_gap": cfg.max_gap, "min_tokens": cfg.min_tokens,
-              "tc_temperature": cfg.tc_temperature, "tune_si_f1": round(best[0], 4),
+              "tc_temperature": cfg.tc_temperature, "tune_si_f1": round(best[0], 4), **tc,
               "tune_articles": len(docs)}
     log(f"tuned on {len(docs)} held-out train articles: SI threshold {cfg.si_threshold}, gap {cfg.max_gap}, "
-        f"min tokens {cfg.min_tokens} (SI F1 {best[0]:.3f}); TC temperature {cfg.tc_temperature}")
+        f"min tokens {cfg.min_tokens} (SI F1 {best[0]:.3f}); TC temperature {cfg.tc_temperature}, "
+        f"lexical weight {cfg.lexical_weight}, Repetition prior {cfg.repetition_earlier}/"
+        f"{cfg.repetition_later}/{cfg.repetition_single} (TC micro-F1 {tc['tune_tc_f1_before']:.3f} -> "
+        f"{tc['tune_tc_f1']:.3f})")
     return result
+
+
+def tc_matched(probs: np.ndarray, golds: Sequence[Sequence[int]]) -> int:
+    """Gold labels matched when each span group gets its top-k techniques (k = its number of gold rows)."""
+    matched = 0
+    for p, gold in zip(probs, golds, strict=True):
+        top = list(np.argsort(-p)[: len(gold)])
+        for g in gold:
+            if g in top:
+                top.remove(g)
+                matched += 1
+    return matched
+
+
+def tune_tc_combination(core: DetectorCore, docs: Sequence[PtcDocument], states) -> dict:
+    """Grid-search the lexical classifier's weight and the Repetition prior for the best TC micro-F1."""
+    cfg = core.config
+    parts, golds = [], []
+    for d, (enc, h) in zip(docs, states, strict=True):
+        groups: dict[tuple[int, int], list[int]] = {}
+        for x in d.tc:
+            groups.setdefault((x.start, x.end), []).append(core.techniques.index(x.technique))
+        if groups:
+            parts.append(core.span_parts(d.text, enc, h, list(groups)))
+            golds.extend(groups.values())
+    n_gold = sum(map(len, golds)) or 1
+
+    def f1() -> float:
+        return tc_matched(np.concatenate([core.combine(*p) for p in parts]), golds) / n_gold
+
+    weights = LEXICAL_WEIGHTS if core.lexical is not None else [0.0]
+    names = ("lexical_weight", "repetition_earlier", "repetition_later", "repetition_single")
+    for name in names:
+        setattr(cfg, name, 0.0)
+    before = f1() if parts else 0.0
+    best = (before, (0.0, 0.0, 0.0, 0.0))
+    if parts:
+        for combo in itertools.product(weights, REPETITION_EARLIER, REPETITION_LATER, REPETITION_SINGLE):
+            for name, v in zip(names, combo, strict=True):
+                setattr(cfg, name, v)
+            f = f1()
+            if f > best[0] + 1e-9:
+                best = (f, combo)
+    for name, v in zip(names, best[1], strict=True):
+        setattr(cfg, name, v)
+    return {**dict(zip(names, best[1], strict=True)), "tune_tc_f1_before": round(before, 4),
+            "tune_tc_f1": round(best[0], 4)}
 
 
 def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print) -> dict:

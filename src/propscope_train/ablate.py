@@ -15,7 +15,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from propscope.detect.features import N_FEATURES, DocFeatures
+from propscope.detect.features import DocFeatures
 from propscope.detect.onnx import OnnxDetector
 from propscope.ptc import PtcDocument, load_split
 from propscope.scoring import score_tc
@@ -37,7 +37,7 @@ def span_table(det: OnnxDetector, docs: list[PtcDocument]):
             df = DocFeatures(d.text)
             for (s, e), techs in groups.items():
                 a, b = token_range(enc.offsets, s, e)
-                X.append(span_vector(h, a, b, df.span(s, e)))
+                X.append(span_vector(h, a, b, df.span(s, e)[: det.core.heads.n_features]))
                 y = np.zeros(len(TECHNIQUES), np.float32)
                 for t in techs:
                     y[tindex[t]] += 1 / len(techs)
@@ -91,7 +91,7 @@ def main() -> None:
     Xtr, Ytr, _ = span_table(det, train)
     Xte, _, keys = span_table(det, dev)
     print(f"span vectors: {len(Xtr)} train, {len(Xte)} dev", flush=True)
-    dim = (Xtr.shape[1] - N_FEATURES) // 4
+    dim = (Xtr.shape[1] - det.core.heads.n_features) // 4
     parts = {"mean": slice(0, dim), "first": slice(dim, 2 * dim), "last": slice(2 * dim, 3 * dim),
              "context": slice(3 * dim, 4 * dim), "features": slice(4 * dim, None)}
 

@@ -20,7 +20,8 @@ class TorchDetector:
         torch.set_num_threads(threads)
         self.encoder = torch_encoder_from_onnx(model_dir)
         c = onnx_detector.core
-        self.core = DetectorCore(c.tokenizer, self._encode, c.heads, c.config, (c.cls_id, c.sep_id, c.pad_id))
+        self.core = DetectorCore(c.tokenizer, self._encode, c.heads, c.config, (c.cls_id, c.sep_id, c.pad_id),
+                                 c.lexical)
         self.name = onnx_detector.name + " (torch fp32)"
 
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

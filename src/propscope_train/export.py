@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from propscope.detect.core import DetectorConfig
+from propscope.detect.lexical import LexicalModel
 
 from .model import PropagandaModel
 
@@ -64,10 +65,14 @@ def export_onnx(model: PropagandaModel, path: Path, quantize: bool = True) -> No
 
 
 def export_model(model: PropagandaModel, tokenizer, dcfg: DetectorConfig, meta: dict, out: Path,
-                 base: Path, quantize: bool = True) -> None:
+                 base: Path, quantize: bool = True, lexical: LexicalModel | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out / "encoder.onnx", quantize=quantize)
     np.savez_compressed(out / "heads.npz", **model.head_arrays())
+    if lexical is not None:
+        lexical.save(out / "lexical.npz")
+    else:
+        (out / "lexical.npz").unlink(missing_ok=True)
     tokenizer.save(str(out / "tokenizer.json"))
     config = dict(meta)
     config["format"] = 1

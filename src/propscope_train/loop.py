@@ -3,6 +3,7 @@ fold of train, then export to ONNX int8."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -16,12 +17,14 @@ import torch
 from tokenizers import Tokenizer
 
 from propscope.detect.core import DetectorConfig, DetectorCore, Heads
+from propscope.detect.lexical import LexicalModel
 from propscope.evaluate import evaluate_docs
 from propscope.ptc import load_split
 from propscope.techniques import TECHNIQUES
 from propscope.tune import split_train, tune_decoding
 
 from .data import WindowExample, build_examples
+from .lexical import fit_lexical
 from .model import PropagandaModel
 
 
@@ -53,6 +56,8 @@ class TrainConfig:
     tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
     max_train_articles: int | None = None  # for smoke tests
     max_steps: int | None = None  # for smoke tests
+    average_from: int | None = None  # also average the weights at the ends of epochs from this one on
+    lexical: bool = True  # fit the lexical technique classifier too (weighed in by tuning)
     checkpoint: Path | None = None  # also save the fp32 PyTorch weights here (not part of the model folder)
     threads: int | None = None
     log: Callable[[str], None] = print
@@ -107,8 +112,33 @@ class TorchEncoder:
             return self.model.hidden(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
 
 
-def make_core(model: PropagandaModel, tok: Tokenizer, cfg: DetectorConfig) -> DetectorCore:
-    return DetectorCore(tok, TorchEncoder(model), Heads(model.head_arrays()), cfg, special_ids(tok))
+def make_core(model: PropagandaModel, tok: Tokenizer, cfg: DetectorConfig,
+              lexical: LexicalModel | None = None) -> DetectorCore:
+    return DetectorCore(tok, TorchEncoder(model), Heads(model.head_arrays()), cfg, special_ids(tok), lexical)
+
+
+class WeightAverage:
+    """Running mean of a model's floating-point weights (stochastic weight averaging over epoch ends)."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, torch.Tensor] | None = None
+        self.count = 0
+
+    def add(self, model: torch.nn.Module) -> None:
+        self.count += 1
+        sd = model.state_dict()
+        if self.state is None:
+            self.state = {k: v.detach().clone() for k, v in sd.items()}
+            return
+        for k, v in sd.items():
+            if v.is_floating_point():
+                self.state[k] += (v.detach() - self.state[k]) / self.count
+
+    def model_like(self, model: torch.nn.Module) -> torch.nn.Module:
+        avg = copy.deepcopy(model)
+        avg.load_state_dict(self.state)
+        avg.eval()
+        return avg
 
 
 @dataclass
@@ -156,6 +186,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
     dcfg = DetectorConfig(window=cfg.window, stride=cfg.stride)
     step = 0
+    averager = WeightAverage()
     ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")) as bar:
@@ -206,12 +237,31 @@ def train(cfg: TrainConfig) -> TrainResult:
                            dev_si_r=round(ev.si.recall, 4), dev_tc_f1=round(ev.tc.micro_f1, 4))
             cfg.history.append(rec)
             bar.console.print(" ".join(f"{k}={v}" for k, v in rec.items()))
+            if cfg.average_from and epoch >= cfg.average_from:
+                averager.add(model)
             if step >= total:
                 break
 
     model.eval()
-    core = make_core(model, tok, dcfg)
-    tuning = tune_decoding(core, tune_docs, cfg.log) if tune_docs else None
+    lexical = None
+    if cfg.lexical and any(d.tc for d in fit_docs):
+        lexical = fit_lexical(fit_docs, seed=cfg.seed)
+        cfg.log(f"lexical technique classifier: {len(lexical.terms)} features")
+    candidates = [("last epoch", model)]
+    if averager.count > 1:
+        candidates.append((f"mean of the last {averager.count} epochs", averager.model_like(model)))
+    best = None
+    for name, m in candidates:
+        core = make_core(m, tok, DetectorConfig(window=cfg.window, stride=cfg.stride), lexical)
+        tuning = tune_decoding(core, tune_docs, cfg.log) if tune_docs else None
+        score = tuning["tune_si_f1"] + tuning["tune_tc_f1"] if tuning else 0.0
+        if len(candidates) > 1:
+            cfg.log(f"{name}: tune-fold SI F1 + TC micro-F1 = {score:.4f}")
+        if best is None or score > best[0]:
+            best = (score, name, m, core, tuning)
+    _, chosen, model, core, tuning = best
+    if len(candidates) > 1:
+        cfg.log(f"kept the weights of the {chosen}")
     scores = None
     if dev_docs:
         ev = evaluate_docs(core, dev_docs)
@@ -227,12 +277,13 @@ def train(cfg: TrainConfig) -> TrainResult:
         "history": cfg.history,
         "tune_ids": sorted(d.id for d in tune_docs),
         "tuning": tuning,
+        "weights": chosen,
         "dev_torch_fp32": scores,
         "train_minutes": round((time.time() - t0) / 60, 1),
     }
     if cfg.checkpoint:
         Path(cfg.checkpoint).parent.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), cfg.checkpoint)
-    export_model(model, tok, core.config, meta, Path(cfg.out), base)
+    export_model(model, tok, core.config, meta, Path(cfg.out), base, lexical=lexical)
     cfg.log(f"model written to {cfg.out} in {meta['train_minutes']} minutes")
     return TrainResult(json.loads((Path(cfg.out) / "config.json").read_text()), model, tok)

@@ -55,6 +55,11 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Windows per step.")] = 16,
     layers: Annotated[int | None, typer.Option(
         help="Keep only the first N encoder layers (faster, usually less accurate).")] = None,
+    average_from: Annotated[int | None, typer.Option(
+        help="Also average the weights of the epochs from this one on; the averaged model is kept when it "
+             "scores better on the held-out train fold.")] = None,
+    lexical: Annotated[bool, typer.Option(
+        help="Fit the lexical technique classifier (weighed in by tuning on the held-out fold).")] = True,
     max_articles: Annotated[int | None, typer.Option(help="Use only N train articles (smoke tests).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after N steps (smoke tests).")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch CPU threads (default: all cores).")] = None,
@@ -72,7 +77,7 @@ def train(
         raise _fail(f"{data}: no train/ folder (expected a PTC folder like ../shared/data/ptc)", 2)
     cfg = TrainConfig(data=data, out=out, base_model=base_model, seed=seed, epochs=epochs, lr=lr,
                       tc_weight=tc_weight, batch_size=batch_size, layers=layers,
-                      max_train_articles=max_articles,
+                      average_from=average_from, lexical=lexical, max_train_articles=max_articles,
                       max_steps=max_steps, threads=threads, checkpoint=checkpoint, log=err.print)
     run_training(cfg)
 

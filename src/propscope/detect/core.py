@@ -16,6 +16,7 @@ import numpy as np
 from ..techniques import TECHNIQUES
 from .base import SpanPrediction
 from .features import DocFeatures
+from .lexical import LexicalModel
 from .windows import Encoded, Window, batch_windows, encode, make_windows, stitch_into
 
 EncodeFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -35,6 +36,12 @@ class DetectorConfig:
     min_chars: int = 3  # shorter spans are dropped
     tc_temperature: float = 1.0  # softmax temperature for technique confidences
     second_label: float = 0.45  # report a second technique for a span when its probability reaches this
+    lexical_weight: float = 0.0  # share of the lexical classifier in the technique probabilities
+    # added to the Repetition log-probability when the span's words occur earlier in the article / only
+    # later / nowhere else (PTC labels Repetition on the later occurrences of a phrase)
+    repetition_earlier: float = 0.0
+    repetition_later: float = 0.0
+    repetition_single: float = 0.0
     techniques: list[str] = field(default_factory=lambda: list(TECHNIQUES))
 
     @classmethod
@@ -64,6 +71,11 @@ class Heads:
 
     def si_logits(self, h: np.ndarray) -> np.ndarray:
         return h @ self.a["si_w"] + self.a["si_b"]
+
+    @property
+    def n_features(self) -> int:
+        """How many document features the technique head takes (older models take fewer)."""
+        return int(self.a["tc_w1"].shape[0] - 4 * self.a["si_w"].shape[0])
 
     def tc_logits(self, x: np.ndarray) -> np.ndarray:
         z = _gelu(x @ self.a["tc_w1"] + self.a["tc_b1"])
@@ -146,13 +158,14 @@ class DetectorCore:
     """Everything but the encoder: windowing, batching, stitching, decoding, classifying."""
 
     def __init__(self, tokenizer, encode_fn: EncodeFn, heads: Heads, config: DetectorConfig,
-                 special_ids: tuple[int, int, int]) -> None:
+                 special_ids: tuple[int, int, int], lexical: LexicalModel | None = None) -> None:
         self.tokenizer = tokenizer
         self.encode_fn = encode_fn
         self.heads = heads
         self.config = config
         self.cls_id, self.sep_id, self.pad_id = special_ids
         self.techniques = list(config.techniques)
+        self.lexical = lexical.reorder(self.techniques) if lexical is not None else None
 
     # -- encoder over whole articles ---------------------------------------------------------------
     def hidden_states(self, texts: Sequence[str]) -> list[tuple[Encoded, np.ndarray]]:
@@ -180,20 +193,47 @@ class DetectorCore:
         return out
 
     # -- technique classification -----------------------------------------------------------------
+    def span_parts(self, text: str, enc: Encoded, h: np.ndarray, spans: Sequence[tuple[int, int]]
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """The inputs of the final technique probabilities for character spans of one article: the encoder
+        head's logits (k, 14), the lexical classifier's probabilities (k, 14) or None, and the repetition
+        flags (k, 2): the span's words occur earlier / later in the article."""
+        n, m = len(spans), len(self.techniques)
+        df = DocFeatures(text)
+        reps = np.array([df.repeats(s, e) for s, e in spans], dtype=bool).reshape(n, 2)
+        if len(enc) == 0:
+            logits = np.zeros((n, m), dtype=np.float32)
+        else:
+            rows, nf = [], self.heads.n_features
+            for s, e in spans:
+                a, b = token_range(enc.offsets, s, e)
+                rows.append(span_vector(h, a, b, df.span(s, e)[:nf]))
+            logits = self.heads.tc_logits(np.stack(rows)) if rows else np.zeros((0, m), np.float32)
+        lex = self.lexical.predict_proba([text[s:e] for s, e in spans]) if self.lexical is not None else None
+        return logits, lex, reps
+
+    def combine(self, logits: np.ndarray, lex: np.ndarray | None, reps: np.ndarray) -> np.ndarray:
+        """Final technique probabilities: tempered encoder softmax, mixed with the lexical classifier,
+        then the Repetition prior from where else in the article the span's words occur."""
+        cfg = self.config
+        p = _softmax(logits / cfg.tc_temperature) if len(logits) else logits
+        if lex is not None and cfg.lexical_weight:
+            p = (1 - cfg.lexical_weight) * p + cfg.lexical_weight * lex
+        if len(p) and "Repetition" in self.techniques and (
+                cfg.repetition_earlier or cfg.repetition_later or cfg.repetition_single):
+            bias = np.where(reps[:, 0], cfg.repetition_earlier,
+                            np.where(reps[:, 1], cfg.repetition_later, cfg.repetition_single))
+            z = np.log(np.clip(p, 1e-9, 1.0))
+            z[:, self.techniques.index("Repetition")] += bias
+            p = _softmax(z)
+        return p.astype(np.float32)
+
     def span_probs(self, text: str, enc: Encoded, h: np.ndarray,
                    spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """Technique probabilities (k, 14) for character spans of one article."""
         if not spans:
             return np.zeros((0, len(self.techniques)), dtype=np.float32)
-        if len(enc) == 0:
-            return np.full((len(spans), len(self.techniques)), 1 / len(self.techniques), np.float32)
-        df = DocFeatures(text)
-        rows = []
-        for s, e in spans:
-            a, b = token_range(enc.offsets, s, e)
-            rows.append(span_vector(h, a, b, df.span(s, e)))
-        logits = self.heads.tc_logits(np.stack(rows))
-        return _softmax(logits / self.config.tc_temperature)
+        return self.combine(*self.span_parts(text, enc, h, spans))
 
     def classify(self, texts: Sequence[str],
                  spans: Sequence[Sequence[tuple[int, int]]]) -> list[list[dict[str, float]]]:

@@ -1,15 +1,17 @@
 """Document features of a candidate span that the encoder window cannot see well: repetition of the
-phrase elsewhere in the article, length, punctuation, quotes, capitals, position, title overlap."""
+phrase elsewhere in the article (and whether it came earlier), length, punctuation, quotes, capitals,
+position, title overlap."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
 
 import numpy as np
 
-N_FEATURES = 12
+N_FEATURES = 14  # models trained before the two repetition flags were added use the first 12
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUOTES = "\"'“”‘’«»"
 
@@ -28,6 +30,38 @@ class DocFeatures:
         nl = text.find("\n")
         self.title_end = nl if nl >= 0 else len(text)
         self.n = max(1, len(text))
+        self._tok_starts: list[int] = []
+        words = []
+        for m in _WORD.finditer(text):
+            self._tok_starts.append(m.start())
+            words.append(m.group().lower())
+        self._padded = " " + " ".join(words) + " "
+        self._word_pos = []  # where each word starts in ``_padded``
+        pos = 1
+        for w in words:
+            self._word_pos.append(pos)
+            pos += len(w) + 1
+
+    def repeats(self, start: int, end: int) -> tuple[bool, bool]:
+        """(the span's words occur earlier in the article, they occur later), matched as whole words.
+
+        In PTC, Repetition is labelled on the later occurrences of a repeated phrase, rarely on the first.
+        """
+        norm = _norm(self.text[start:end])
+        if not norm:
+            return False, False
+        here = bisect.bisect_left(self._tok_starts, start)
+        key = f" {norm} "
+        earlier = later = False
+        k = self._padded.find(key)
+        while k >= 0:
+            w = bisect.bisect_left(self._word_pos, k + 1)
+            if w < here:
+                earlier = True
+            elif w > here:
+                later = True
+            k = self._padded.find(key, k + 1)
+        return earlier, later
 
     def span(self, start: int, end: int) -> np.ndarray:
         t = self.text[start:end]
@@ -54,6 +88,7 @@ class DocFeatures:
                 1.0 if start < self.title_end else 0.0,
                 sum(wc) / len(wc),
                 max(wc),
+                *(1.0 if f else 0.0 for f in self.repeats(start, end)),
             ],
             dtype=np.float32,
         )

@@ -12,10 +12,12 @@ import numpy as np
 from ..errors import ModelNotInstalledError
 from .base import SpanPrediction
 from .core import DetectorConfig, DetectorCore, Heads
+from .lexical import LexicalModel
 
 
 class OnnxDetector:
-    """Loads a model folder (config.json, encoder.onnx, heads.npz, tokenizer.json) once; thread-safe."""
+    """Loads a model folder (config.json, encoder.onnx, heads.npz, tokenizer.json and, when present,
+    lexical.npz) once; thread-safe."""
 
     def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -26,6 +28,8 @@ class OnnxDetector:
             meta = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
             heads = dict(np.load(self.path / "heads.npz"))
             tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+            lex_path = self.path / "lexical.npz"
+            lexical = LexicalModel.load(lex_path) if lex_path.exists() else None
         except (OSError, ValueError, KeyError, Exception) as e:  # noqa: B014 - any load failure is fatal
             raise ModelNotInstalledError(f"cannot load the propscope model in {self.path}: {e}") from e
         tok.no_truncation()
@@ -41,7 +45,7 @@ class OnnxDetector:
         if None in ids:
             ids = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
         self.core = DetectorCore(tok, self._encode, Heads(heads), DetectorConfig.from_dict(meta["decode"]),
-                                 ids)  # type: ignore[arg-type]
+                                 ids, lexical)  # type: ignore[arg-type]
 
     @property
     def name(self) -> str:
