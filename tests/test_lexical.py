@@ -133,3 +133,16 @@ def test_tc_matched_counts_multiset_top_k():
     assert tc_matched(probs, [[1], [0]]) == 2
     assert tc_matched(probs, [[1, 2], [1]]) == 2  # top-2 of the first row is {1, 2}
     assert tc_matched(probs, [[1, 1], [2]]) == 1  # one of the two gold 1s can match
+
+
+def test_with_settings_parses_values_as_their_field_types():
+    cfg = DetectorConfig().with_settings(["lexical_weight=0.3", "max_gap=4", " min_tokens = 2"])
+    assert cfg.lexical_weight == 0.3 and cfg.max_gap == 4 and isinstance(cfg.max_gap, int)
+    assert cfg.min_tokens == 2
+    assert DetectorConfig().lexical_weight == 0.0  # the original is untouched
+    with pytest.raises(ValueError, match="NAME one of"):
+        DetectorConfig().with_settings(["nonsense=1"])
+    with pytest.raises(ValueError, match="not a valid int"):
+        DetectorConfig().with_settings(["max_gap=two"])
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        DetectorConfig().with_settings(["techniques=x"])

@@ -21,7 +21,8 @@ runner = CliRunner()
 
 def test_shipped_model_is_small_and_complete():
     files = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()}
-    for name in ("config.json", "encoder.onnx", "heads.npz", "tokenizer.json", "MODEL_CARD.md"):
+    for name in ("config.json", "encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json",
+                 "MODEL_CARD.md"):
         assert name in files
     assert sum(files.values()) <= 30 * 1024 * 1024
     meta = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
@@ -128,3 +129,27 @@ def test_analysis_with_the_shipped_model_never_imports_torch():
             "print('TORCH-FREE')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("TORCH-FREE") and '"spans"' in out
+
+
+def test_evaluate_set_changes_a_setting_for_the_run_only(dev3):
+    off = runner.invoke(app, ["evaluate", "--data", str(dev3), "--json", "--set", "si_threshold=0.99"])
+    assert off.exit_code == 0, off.output
+    off = json.loads(off.stdout)
+    assert off["settings"] == ["si_threshold=0.99"]
+    on = json.loads(runner.invoke(app, ["evaluate", "--data", str(dev3), "--json"]).stdout)
+    assert off["si"]["n_pred"] < on["si"]["n_pred"]  # almost no token reaches 0.99
+    bad = runner.invoke(app, ["evaluate", "--data", str(dev3), "--set", "bogus=1"])
+    assert bad.exit_code == 2 and "bogus" in bad.output
+
+
+def test_detection_leaves_the_callers_blas_threads_as_they_were():
+    from threadpoolctl import threadpool_info
+
+    from propscope.detect.base import load_detector
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas()
+    load_detector().detect([SAMPLE.read_text()])
+    assert blas() == before

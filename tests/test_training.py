@@ -107,3 +107,17 @@ def test_results_do_not_depend_on_other_articles_in_the_call(trained):
     (_, batched), _ = det.core.hidden_states([short, long])
     assert np.array_equal(alone, batched)  # an article's result never depends on the other articles
     assert det.detect([short])[0] == det.detect([long, short])[1]
+
+
+def test_retuning_a_tuned_model_gives_the_same_settings(trained, tmp_path):
+    """Tuning fits the temperature on the encoder head alone, so settings already in the model (lexical
+    weight, Repetition prior) do not leak into it: tuning twice is stable."""
+    from propscope.tune import retune_model
+
+    _, out, _, _ = trained
+    model = tmp_path / "model"
+    shutil.copytree(out, model)
+    data = out.parent / "data"
+    first = retune_model(model, data, log=lambda _m: None)
+    second = retune_model(model, data, log=lambda _m: None)
+    assert first == second

@@ -57,13 +57,11 @@ def tune_decoding(
             best = (f, (th, gap, mt))
     cfg.si_threshold, cfg.max_gap, cfg.min_tokens = best[1]
     logits, targets = [], []
-    saved, cfg.tc_temperature = cfg.tc_temperature, 1.0
     for d, (enc, h) in zip(docs, states, strict=True):
-        if d.tc:
-            p = core.span_probs(d.text, enc, h, [(x.start, x.end) for x in d.tc])
-            logits.append(np.log(np.clip(p, 1e-9, 1)))
+        if d.tc:  # the encoder head's own logits: the temperature applies before any mixing
+            raw, _, _ = core.span_parts(d.text, enc, h, [(x.start, x.end) for x in d.tc])
+            logits.append(raw)
             targets.extend(core.techniques.index(x.technique) for x in d.tc)
-    cfg.tc_temperature = saved
     if logits:
         lg, tg = np.concatenate(logits), np.array(targets)
         best_t, best_nll = 1.0, math.inf

@@ -23,14 +23,27 @@ def _fail(msg: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _detector(model: Path | None):
-    from ..detect.base import load_detector
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="NAME=VALUE",
+    help="Change a decoding setting of the model for this run (repeatable), e.g. lexical_weight=0.")]
+
+
+def _detector(model: Path | None, settings: list[str] | None = None):
+    from ..detect.base import default_model_dir, load_detector
     from ..errors import ModelNotInstalledError
 
     try:
-        return load_detector(model)
+        det = load_detector(model)
+        if settings:
+            from ..detect.onnx import OnnxDetector
+
+            det = OnnxDetector(model or default_model_dir())  # a private copy: the loaded one is shared
+            det.core.config = det.core.config.with_settings(settings)
+        return det
     except ModelNotInstalledError as e:
         raise _fail(str(e)) from None
+    except ValueError as e:
+        raise _fail(str(e), 2) from None
 
 
 def _progress(total: int, label: str):
@@ -137,6 +150,7 @@ def predict(
 def evaluate(
     data: Annotated[Path, typer.Option(help="Folder laid out like ../shared/data/ptc/dev.")],
     model: ModelOpt = None,
+    settings: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Score the model on a labelled PTC folder: SI P/R/F1, TC micro-F1 and per-technique F1."""
@@ -152,16 +166,17 @@ def evaluate(
         raise _fail(str(e), 2) from None
     if not (data / "labels-si.tsv").is_file() or not (data / "labels-tc.tsv").is_file():
         raise _fail(f"{data}: labels-si.tsv and labels-tc.tsv are needed to evaluate", 2)
-    det = _detector(model)
+    det = _detector(model, settings)
     bar, t = _progress(len(docs), "evaluate")
     with bar:
         ev = evaluate_docs(det, docs, progress=lambda n: bar.advance(t, n))
-    result = {"model": det.name, "data": str(data), **ev.to_dict()}
+    result = {"model": det.name, "data": str(data), "settings": settings or [], **ev.to_dict()}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     con = Console()
-    con.print(f"model {det.name} on {data} ({ev.n_articles} articles)")
+    con.print(f"model {det.name} on {data} ({ev.n_articles} articles)"
+              + (f" with {' '.join(settings)}" if settings else ""))
     con.print(f"SI  precision {ev.si.precision:.4f}  recall {ev.si.recall:.4f}  F1 {ev.si.f1:.4f}  "
               f"({ev.si.n_pred} predicted, {ev.si.n_gold} gold spans)")
     con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched)")

@@ -52,6 +52,23 @@ class DetectorConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def with_settings(self, pairs: Sequence[str]) -> DetectorConfig:
+        """A copy with ``name=value`` settings changed, each value read as its field's type (for ablations:
+        ``propscope evaluate --set lexical_weight=0``). Raises ValueError naming a bad pair."""
+        d = self.to_dict()
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            name = name.strip()
+            if not sep or name not in d or name == "techniques":
+                settable = ", ".join(k for k in d if k != "techniques")
+                raise ValueError(f"--set {pair!r}: expected NAME=VALUE with NAME one of {settable}")
+            kind = type(d[name])
+            try:
+                d[name] = kind(float(value)) if kind is int and float(value).is_integer() else kind(value)
+            except ValueError:
+                raise ValueError(f"--set {pair!r}: {value!r} is not a valid {kind.__name__}") from None
+        return DetectorConfig.from_dict(d)
+
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = x - x.max(axis=axis, keepdims=True)
