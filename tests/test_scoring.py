@@ -53,3 +53,17 @@ def test_tc_matches_rows_of_one_span_as_multisets():
 def test_tc_offsets_must_match_exactly():
     s = score_tc([("1", "Doubt", 0, 6)], [("1", "Doubt", 0, 5)])
     assert s.matched == 0 and s.micro_f1 == 0.0
+
+
+def test_calibration_error_by_hand():
+    from propscope.evaluate import calibration_error
+
+    probs = {("1", 0, 5): {"A": 0.9, "B": 0.1},   # bin 0.9: right
+             ("1", 6, 9): {"A": 0.95, "B": 0.05},  # bin 0.9: wrong -> bin mean conf 0.925, accuracy 0.5
+             ("2", 0, 4): {"A": 0.3, "B": 0.7}}    # bin 0.7: right -> conf 0.7, accuracy 1
+    gold = [("1", "A", 0, 5), ("1", "A", 6, 9), ("1", "B", 6, 9), ("2", "B", 0, 4)]
+    # ("1", 6, 9) carries A and B: its top label A is among them, so it counts as right
+    assert calibration_error(probs, gold) == pytest.approx(2 / 3 * (0.925 - 1.0) * -1 + 1 / 3 * 0.3)
+    gold_wrong = [("1", "A", 0, 5), ("1", "B", 6, 9), ("2", "B", 0, 4)]
+    assert calibration_error(probs, gold_wrong) == pytest.approx(2 / 3 * (0.925 - 0.5) + 1 / 3 * 0.3)
+    assert calibration_error({}, []) == 0.0

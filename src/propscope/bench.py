@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .detect.base import default_model_dir
@@ -50,7 +50,7 @@ def _peak_rss_mb(model_dir: Path, article: Path, threads: int) -> float:
 
 
 def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: int = 3,
-                  with_torch: bool = True, with_rss: bool = True,
+                  with_torch: bool = True, with_rss: bool = True, settings: Sequence[str] = (),
                   log: Callable[[str], None] = print) -> dict:
     from .detect.onnx import OnnxDetector
     from .detect.windows import encode
@@ -59,6 +59,7 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
     texts = read_articles(data)
     articles = [article_from_text(t, id=i, clean=False) for i, t in texts.items()]
     det = OnnxDetector(model_dir, threads=threads)
+    det.core.config = det.core.config.with_settings(settings)
     n_tokens = sum(len(e) for e in encode(det.core.tokenizer, [a.text for a in articles]))
     analyze_articles(articles[:4], det)  # warm-up
     log(f"timing {len(articles)} articles ({n_tokens} tokens), {threads} threads, best of {repeat}")
@@ -68,6 +69,7 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
         "articles": len(articles),
         "tokens": n_tokens,
         "threads": threads,
+        "settings": list(settings),
         "cpu": platform.processor() or platform.machine(),
         "onnx_int8_seconds": round(dt, 3),
         "onnx_int8_articles_per_s": round(len(articles) / dt, 2),

@@ -26,26 +26,33 @@ def predict_si(detector: Detector, ids: Sequence[str], texts: Sequence[str], bat
     return rows
 
 
-def predict_tc(detector: Detector, texts: dict[str, str], template: Sequence[tuple[str, str, int, int]],
-               batch: int = 16, progress: Progress | None = None) -> list[tuple[str, str, int, int]]:
-    """One technique per template row. Rows with the same (id, start, end) get the top-k techniques."""
+def classify_groups(detector: Detector, texts: dict[str, str], template: Sequence[tuple[str, str, int, int]],
+                    batch: int = 16, progress: Progress | None = None
+                    ) -> tuple[dict[tuple[str, int, int], dict[str, float]], dict[tuple[str, int, int], int]]:
+    """Technique probabilities for each distinct (id, start, end) of the template, and how many template
+    rows each has."""
     groups: dict[str, dict[tuple[int, int], int]] = defaultdict(dict)
     for aid, _t, s, e in template:
         if aid not in texts:
             raise KeyError(f"template row for article {aid}, which is not in the articles folder")
         groups[aid][(s, e)] = groups[aid].get((s, e), 0) + 1
-    answer: dict[tuple[str, int, int], list[str]] = {}
+    probs: dict[tuple[str, int, int], dict[str, float]] = {}
     aids = list(groups)
     for k in range(0, len(aids), batch):
         chunk = aids[k : k + batch]
         spans = [list(groups[a]) for a in chunk]
-        probs = detector.classify([texts[a] for a in chunk], spans)
-        for aid, sp, pr in zip(chunk, spans, probs, strict=True):
+        for aid, sp, pr in zip(chunk, spans, detector.classify([texts[a] for a in chunk], spans),
+                               strict=True):
             for (s, e), p in zip(sp, pr, strict=True):
-                ranked = sorted(p, key=p.__getitem__, reverse=True)
-                answer[(aid, s, e)] = ranked[: groups[aid][(s, e)]]
+                probs[(aid, s, e)] = p
         if progress:
             progress(len(chunk))
+    counts = {(aid, s, e): n for aid, g in groups.items() for (s, e), n in g.items()}
+    return probs, counts
+
+
+def _rows_from_probs(template, probs, counts) -> list[tuple[str, str, int, int]]:
+    answer = {key: sorted(p, key=p.__getitem__, reverse=True)[: counts[key]] for key, p in probs.items()}
     out, used = [], defaultdict(int)
     for aid, _t, s, e in template:
         ranked = answer[(aid, s, e)]
@@ -55,15 +62,48 @@ def predict_tc(detector: Detector, texts: dict[str, str], template: Sequence[tup
     return out
 
 
+def predict_tc(detector: Detector, texts: dict[str, str], template: Sequence[tuple[str, str, int, int]],
+               batch: int = 16, progress: Progress | None = None) -> list[tuple[str, str, int, int]]:
+    """One technique per template row. Rows with the same (id, start, end) get the top-k techniques."""
+    probs, counts = classify_groups(detector, texts, template, batch, progress)
+    return _rows_from_probs(template, probs, counts)
+
+
+def calibration_error(probs: dict[tuple[str, int, int], dict[str, float]],
+                      gold: Sequence[tuple[str, str, int, int]], bins: int = 10) -> float:
+    """Expected calibration error of the top technique's probability: over span groups binned by that
+    probability, the mean |probability - share of groups whose gold labels include the technique|."""
+    labels: dict[tuple[str, int, int], set[str]] = defaultdict(set)
+    for aid, t, s, e in gold:
+        labels[(aid, s, e)].add(t)
+    conf, hit = [], []
+    for key, p in probs.items():
+        top = max(p, key=p.__getitem__)
+        conf.append(p[top])
+        hit.append(top in labels[key])
+    if not conf:
+        return 0.0
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(conf) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if idx:
+            gap = abs(sum(conf[i] for i in idx) / len(idx) - sum(hit[i] for i in idx) / len(idx))
+            total += len(idx) / len(conf) * gap
+    return total
+
+
 @dataclass
 class Evaluation:
     si: SiScore
     tc: TcScore
     n_articles: int
+    tc_calibration_error: float = 0.0
 
     def to_dict(self) -> dict:
         return {"n_articles": self.n_articles, "si": asdict(self.si),
                 "tc": {"micro_f1": self.tc.micro_f1, "matched": self.tc.matched, "n_gold": self.tc.n_gold,
+                       "calibration_error": round(self.tc_calibration_error, 4),
                        "per_technique": self.tc.per_technique}}
 
 
@@ -74,5 +114,7 @@ def evaluate_docs(detector: Detector, docs: Sequence[PtcDocument],
     si_pred = predict_si(detector, ids, texts, progress=progress)
     si_gold = [(d.id, s, e) for d in docs for s, e in d.si]
     tc_gold = [(d.id, x.technique, x.start, x.end) for d in docs for x in d.tc]
-    tc_pred = predict_tc(detector, dict(zip(ids, texts, strict=True)), tc_gold)
-    return Evaluation(score_si(si_pred, si_gold), score_tc(tc_pred, tc_gold), len(docs))
+    probs, counts = classify_groups(detector, dict(zip(ids, texts, strict=True)), tc_gold)
+    tc_pred = _rows_from_probs(tc_gold, probs, counts)
+    return Evaluation(score_si(si_pred, si_gold), score_tc(tc_pred, tc_gold), len(docs),
+                      calibration_error(probs, tc_gold))

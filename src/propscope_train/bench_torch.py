@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from propscope.detect.core import DetectorCore
-from propscope.detect.onnx import OnnxDetector
+from propscope.detect.onnx import OnnxDetector, _one_blas_thread
 
 from .from_onnx import torch_encoder_from_onnx
 
@@ -30,7 +30,9 @@ class TorchDetector:
             return out.last_hidden_state.numpy()
 
     def detect(self, texts):
-        return self.core.detect(texts)
+        with _one_blas_thread:  # as the ONNX detector: numpy's small products must not fight torch threads
+            return self.core.detect(texts)
 
     def classify(self, texts, spans):
-        return self.core.classify(texts, spans)
+        with _one_blas_thread:
+            return self.core.classify(texts, spans)

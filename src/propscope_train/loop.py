@@ -56,7 +56,7 @@ class TrainConfig:
     tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
     max_train_articles: int | None = None  # for smoke tests
     max_steps: int | None = None  # for smoke tests
-    average_from: int | None = None  # also average the weights at the ends of epochs from this one on
+    average_from: int | None = 4  # also average the weights at the ends of epochs from this one on
     lexical: bool = True  # fit the lexical technique classifier too (weighed in by tuning)
     checkpoint: Path | None = None  # also save the fp32 PyTorch weights here (not part of the model folder)
     threads: int | None = None

@@ -70,7 +70,7 @@ def train(
         help="Keep only the first N encoder layers (faster, usually less accurate).")] = None,
     average_from: Annotated[int | None, typer.Option(
         help="Also average the weights of the epochs from this one on; the averaged model is kept when it "
-             "scores better on the held-out train fold.")] = None,
+             "scores better on the held-out train fold.")] = 4,
     lexical: Annotated[bool, typer.Option(
         help="Fit the lexical technique classifier (weighed in by tuning on the held-out fold).")] = True,
     max_articles: Annotated[int | None, typer.Option(help="Use only N train articles (smoke tests).")] = None,
@@ -179,7 +179,8 @@ def evaluate(
               + (f" with {' '.join(settings)}" if settings else ""))
     con.print(f"SI  precision {ev.si.precision:.4f}  recall {ev.si.recall:.4f}  F1 {ev.si.f1:.4f}  "
               f"({ev.si.n_pred} predicted, {ev.si.n_gold} gold spans)")
-    con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched)")
+    con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched); "
+              f"calibration error of the top technique's probability {ev.tc_calibration_error:.3f}")
     table = Table("technique", "support", "precision", "recall", "F1")
     for name, s in ev.tc.per_technique.items():
         table.add_row(name, str(int(s["support"])), f"{s['precision']:.3f}", f"{s['recall']:.3f}",
@@ -199,6 +200,7 @@ def benchmark(
         "--torch/--no-torch", help="Also time the same model in PyTorch fp32 (needs torch).")] = True,
     rss: Annotated[bool, typer.Option("--rss/--no-rss", help="Measure peak RSS of analysing one article.")
                    ] = True,
+    settings: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Time full analysis (SI + TC) over a folder of articles; print articles/s and peak memory."""
@@ -207,8 +209,8 @@ def benchmark(
 
     try:
         res = run_benchmark(data, model, threads=threads, repeat=repeat, with_torch=torch, with_rss=rss,
-                            log=err.print)
-    except (InputError, ModelNotInstalledError, OSError) as e:
+                            settings=settings or (), log=err.print)
+    except (InputError, ModelNotInstalledError, OSError, ValueError) as e:
         raise _fail(str(e)) from None
     if as_json:
         typer.echo(json.dumps(res, indent=2))
