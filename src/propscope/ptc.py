@@ -29,6 +29,13 @@ class PtcDocument:
     si: list[tuple[int, int]] = field(default_factory=list)
     tc: list[TcLabel] = field(default_factory=list)
 
+    def tc_groups(self) -> dict[tuple[int, int], list[str]]:
+        """The techniques of each distinct gold span ``(start, end)`` (a span may carry several)."""
+        groups: dict[tuple[int, int], list[str]] = {}
+        for x in self.tc:
+            groups.setdefault((x.start, x.end), []).append(x.technique)
+        return groups
+
 
 def article_id(path: Path) -> str | None:
     """The digits of ``article<ID>.txt``, or None when the name has another form."""

@@ -101,12 +101,10 @@ def tune_tc_combination(core: DetectorCore, docs: Sequence[PtcDocument], states)
     cfg = core.config
     parts, golds = [], []
     for d, (enc, h) in zip(docs, states, strict=True):
-        groups: dict[tuple[int, int], list[int]] = {}
-        for x in d.tc:
-            groups.setdefault((x.start, x.end), []).append(core.techniques.index(x.technique))
+        groups = d.tc_groups()
         if groups:
             parts.append(core.span_parts(d.text, enc, h, list(groups)))
-            golds.extend(groups.values())
+            golds.extend([core.techniques.index(t) for t in techs] for techs in groups.values())
     n_gold = sum(map(len, golds)) or 1
 
     def f1() -> float:

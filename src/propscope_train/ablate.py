@@ -10,7 +10,6 @@ table isolates what each input gives the technique classifier.
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 
 import numpy as np
 import torch
@@ -31,9 +30,7 @@ def span_table(det: OnnxDetector, docs: list[PtcDocument]):
     for k in range(0, len(docs), 16):
         chunk = docs[k : k + 16]
         for d, (enc, h) in zip(chunk, det.core.hidden_states([x.text for x in chunk]), strict=True):
-            groups: dict[tuple[int, int], list[str]] = defaultdict(list)
-            for x in d.tc:
-                groups[(x.start, x.end)].append(x.technique)
+            groups = d.tc_groups()
             df = DocFeatures(d.text)
             for (s, e), techs in groups.items():
                 a, b = token_range(enc.offsets, s, e)

@@ -28,13 +28,7 @@ WORD_MIN_DF, CHAR_MIN_DF = 2, 3
 
 def span_groups(docs: Sequence[PtcDocument]) -> list[tuple[str, list[str]]]:
     """(span text, its techniques) for every distinct gold span."""
-    out = []
-    for d in docs:
-        groups: dict[tuple[int, int], list[str]] = {}
-        for x in d.tc:
-            groups.setdefault((x.start, x.end), []).append(x.technique)
-        out.extend((d.text[s:e], techs) for (s, e), techs in groups.items())
-    return out
+    return [(d.text[s:e], techs) for d in docs for (s, e), techs in d.tc_groups().items()]
 
 
 def fit_lexical(docs: Sequence[PtcDocument], c: float = 1.0, seed: int = 0) -> LexicalModel:

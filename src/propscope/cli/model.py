@@ -33,12 +33,12 @@ def _detector(model: Path | None, settings: list[str] | None = None):
     from ..errors import ModelNotInstalledError
 
     try:
-        det = load_detector(model)
-        if settings:
-            from ..detect.onnx import OnnxDetector
+        if not settings:
+            return load_detector(model)
+        from ..detect.onnx import OnnxDetector
 
-            det = OnnxDetector(model or default_model_dir())  # a private copy: the loaded one is shared
-            det.core.config = det.core.config.with_settings(settings)
+        det = OnnxDetector(model or default_model_dir())  # a private copy: load_detector's is shared
+        det.core.config = det.core.config.with_settings(settings)
         return det
     except ModelNotInstalledError as e:
         raise _fail(str(e)) from None
