@@ -136,7 +136,9 @@ def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print
     meta_path = Path(model_dir) / "config.json"
     meta = json.loads(meta_path.read_text())
     tr = meta.get("training", {})
-    tune, _ = split_train(load_split(Path(data) / "train"), int(tr.get("seed", 13)),
+    split_seed = tr.get("split_seed")
+    split_seed = int(tr.get("seed", 13)) if split_seed is None else int(split_seed)
+    tune, _ = split_train(load_split(Path(data) / "train"), split_seed,
                           float(tr.get("tune_fraction", 0.1)), tr.get("max_train_articles"))
     if "tune_ids" in meta and sorted(meta["tune_ids"]) != sorted(d.id for d in tune):
         raise ValueError(f"{model_dir}: the held-out fold rebuilt from the seed is not the recorded one")

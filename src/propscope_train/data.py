@@ -31,6 +31,7 @@ class WindowExample:
     ids: np.ndarray  # with [CLS] ... [SEP]
     labels: np.ndarray  # BIO per position, -100 for [CLS]/[SEP]
     spans: list[SpanExample]
+    soft: np.ndarray | None = None  # (positions, 3) SI target distribution when distilling, else None
 
 
 def token_labels(offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -54,12 +54,22 @@ class TrainConfig:
     stride: int = 192
     layers: int | None = None  # keep only the first N encoder layers
     tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
+    split_seed: int | None = None  # seed that picks the held-out fold (default: seed); fix it across runs
+    # that will be compared, averaged or ensembled, so that none of them has trained on the others' fold
     max_train_articles: int | None = None  # for smoke tests
     max_steps: int | None = None  # for smoke tests
     average_from: int | None = 4  # also average the weights at the ends of epochs from this one on
     lexical: bool = True  # fit the lexical technique classifier too (weighed in by tuning)
     checkpoint: Path | None = None  # also save the fp32 PyTorch weights here (not part of the model folder)
     threads: int | None = None
+    device: str | None = None  # "cuda", "cpu", ...; default: cuda when available
+    # seed for the new heads' initial weights (default: seed); runs that share it can be averaged (a "soup")
+    init_seed: int | None = None
+    teachers: list[Path] = field(default_factory=list)  # checkpoints whose mean SI probabilities are taught
+    distill_weight: float = 0.5  # share of the teachers' SI probabilities in the SI target (rest: gold)
+    freeze_embeddings: bool = False  # keep the base model's word embeddings (checkpoints then omit them)
+    export: bool = True  # write the ONNX model folder (a sweep keeps only the checkpoint)
+    eval_epochs: bool = True  # score dev after every epoch (for the log; selection never uses it)
     log: Callable[[str], None] = print
     history: list[dict] = field(default_factory=list)
 
@@ -89,6 +99,7 @@ def special_ids(tok: Tokenizer) -> tuple[int, int, int]:
 
 
 def _collate(batch: list[WindowExample]) -> tuple[torch.Tensor, ...]:
+    """ids, attention mask, BIO labels (-100: not scored) and the SI target distribution (B, T, 3)."""
     width = max(len(x.ids) for x in batch)
     ids = torch.zeros((len(batch), width), dtype=torch.long)
     mask = torch.zeros_like(ids)
@@ -98,7 +109,58 @@ def _collate(batch: list[WindowExample]) -> tuple[torch.Tensor, ...]:
         ids[i, :n] = torch.from_numpy(x.ids)
         mask[i, :n] = 1
         labels[i, :n] = torch.from_numpy(x.labels)
-    return ids, mask, labels
+    target = torch.nn.functional.one_hot(labels.clamp(min=0), 3).float()
+    for i, x in enumerate(batch):
+        if x.soft is not None:
+            target[i, : len(x.soft)] = torch.from_numpy(x.soft)
+    return ids, mask, labels, target
+
+
+def pick_device(name: str | None) -> torch.device:
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_checkpoint(path: Path, base: Path, device: torch.device) -> PropagandaModel:
+    """A PyTorch model from a ``--checkpoint`` file (its encoder's depth is read from the weights)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    layers = 1 + max(int(k.split(".")[3]) for k in state if k.startswith("encoder.encoder.layer."))
+    model = PropagandaModel(base, n_techniques=state["tc2.bias"].shape[0], layers=layers)
+    missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    if unexpected or set(missing) - {FROZEN_KEY}:
+        raise ValueError(f"{path}: not a checkpoint of this model "
+                         f"(missing {missing}, unexpected {unexpected})")
+    return model.to(device).eval()
+
+
+FROZEN_KEY = "encoder.embeddings.word_embeddings.weight"  # omitted from checkpoints of frozen-embedding runs
+
+
+def checkpoint_state(model: torch.nn.Module, frozen_embeddings: bool) -> dict[str, torch.Tensor]:
+    """The weights to save; frozen word embeddings are left out (they are the base model's)."""
+    return {k: v for k, v in model.state_dict().items() if not (frozen_embeddings and k == FROZEN_KEY)}
+
+
+def teach(examples: list[WindowExample], teachers: list[Path], base: Path, device: torch.device,
+          weight: float, batch_size: int = 64) -> None:
+    """Set each window's SI target to ``weight`` x the teachers' mean BIO probabilities + the rest x gold."""
+    sums = [np.zeros((len(x.ids), 3), dtype=np.float32) for x in examples]
+    order = sorted(range(len(examples)), key=lambda k: len(examples[k].ids))
+    for path in teachers:
+        model = load_checkpoint(Path(path), base, device)
+        with torch.inference_mode():
+            for i in range(0, len(order), batch_size):
+                idx = order[i : i + batch_size]
+                ids, mask, _, _ = _collate([examples[k] for k in idx])
+                p = torch.softmax(model.si_logits(model.hidden(ids.to(device), mask.to(device))), -1)
+                p = p.float().cpu().numpy()
+                for r, k in enumerate(idx):
+                    sums[k] += p[r, : len(examples[k].ids)]
+        del model
+    for x, s in zip(examples, sums, strict=True):
+        gold = np.eye(3, dtype=np.float32)[np.clip(x.labels, 0, None)]
+        x.soft = weight * s / len(teachers) + (1 - weight) * gold
 
 
 class TorchEncoder:
@@ -108,8 +170,10 @@ class TorchEncoder:
         self.model = model
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        dev = next(self.model.parameters()).device
         with torch.inference_mode():
-            return self.model.hidden(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+            h = self.model.hidden(torch.from_numpy(ids).to(dev), torch.from_numpy(mask).to(dev))
+            return h.float().cpu().numpy()
 
 
 def make_core(model: PropagandaModel, tok: Tokenizer, cfg: DetectorConfig,
@@ -165,15 +229,27 @@ def train(cfg: TrainConfig) -> TrainResult:
     dev_docs = load_split(cfg.data / "dev") if (cfg.data / "dev").is_dir() else []
     rng = random.Random(cfg.seed)
     rng.shuffle(list(train_docs))  # same random stream as the runs that trained the shipped model
-    tune_docs, fit_docs = split_train(train_docs, cfg.seed, cfg.tune_fraction, cfg.max_train_articles)
+    tune_docs, fit_docs = split_train(train_docs, cfg.split_seed if cfg.split_seed is not None else cfg.seed,
+                                      cfg.tune_fraction, cfg.max_train_articles)
     examples, dropped = build_examples(fit_docs, tok, TECHNIQUES, window=cfg.window, stride=cfg.stride,
                                        special_ids=sids)
     cfg.log(f"train: {len(fit_docs)} articles -> {len(examples)} windows, "
             f"{sum(len(x.spans) for x in examples)} labelled spans ({dropped} fit no window); "
             f"tune fold: {len(tune_docs)} articles; dev: {len(dev_docs)} articles")
 
+    device = pick_device(cfg.device)
+    if cfg.teachers:
+        teach(examples, cfg.teachers, base, device, cfg.distill_weight)
+        cfg.log(f"SI targets: {cfg.distill_weight:g} x the mean of {len(cfg.teachers)} teachers + gold")
+    if cfg.init_seed is not None:
+        torch.manual_seed(cfg.init_seed)
     model = PropagandaModel(base, n_techniques=len(TECHNIQUES), layers=cfg.layers)
-    enc_params = list(model.encoder.parameters())
+    if cfg.init_seed is not None:
+        torch.manual_seed(cfg.seed)
+    if cfg.freeze_embeddings:
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    model.to(device)
+    enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr},
                              {"params": head_params, "lr": cfg.head_lr}], weight_decay=cfg.weight_decay)
@@ -187,7 +263,6 @@ def train(cfg: TrainConfig) -> TrainResult:
     dcfg = DetectorConfig(window=cfg.window, stride=cfg.stride)
     step = 0
     averager = WeightAverage()
-    ce = torch.nn.CrossEntropyLoss(ignore_index=-100)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")) as bar:
         task = bar.add_task("training", total=total, info="")
@@ -205,14 +280,16 @@ def train(cfg: TrainConfig) -> TrainResult:
                 if step >= total:
                     break
                 batch = [examples[k] for k in idx]
-                ids, mask, labels = _collate(batch)
+                ids, mask, labels, si_target = (t.to(device) for t in _collate(batch))
                 h = model.hidden(ids, mask)
-                loss_si = ce(model.si_logits(h).reshape(-1, 3), labels.reshape(-1))
-                spans = [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats))
+                scored = labels >= 0
+                logp = torch.log_softmax(model.si_logits(h)[scored], -1)
+                loss_si = -(si_target[scored] * logp).sum(-1).mean()
+                spans = [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats).to(device))
                          for r, x in enumerate(batch) for s in x.spans]
                 loss = loss_si
                 if spans:
-                    tgt = torch.from_numpy(np.stack([s.target for x in batch for s in x.spans]))
+                    tgt = torch.from_numpy(np.stack([s.target for x in batch for s in x.spans])).to(device)
                     logits = model.span_logits(h, spans)
                     loss_tc = -(tgt * torch.log_softmax(logits, -1)).sum(-1).mean()
                     loss = loss + cfg.tc_weight * loss_tc
@@ -231,7 +308,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             model.eval()
             rec = {"epoch": epoch, "step": step, "loss_si": round(run_si, 4), "loss_tc": round(run_tc, 4),
                    "minutes": round((time.time() - t0) / 60, 1)}
-            if dev_docs:
+            if dev_docs and cfg.eval_epochs:
                 ev = evaluate_docs(make_core(model, tok, dcfg), dev_docs)
                 rec.update(dev_si_f1=round(ev.si.f1, 4), dev_si_p=round(ev.si.precision, 4),
                            dev_si_r=round(ev.si.recall, 4), dev_tc_f1=round(ev.tc.micro_f1, 4))
@@ -272,8 +349,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         "name": "propscope-minilm-ptc",
         "version": time.strftime("%Y%m%d"),
         "base_model": base.name if cfg.base_model is None else str(base),
-        "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()
-                     if k not in ("log", "history")},
+        "training": {k: (str(v) if isinstance(v, Path) else [str(t) for t in v] if k == "teachers" else v)
+                     for k, v in vars(cfg).items() if k not in ("log", "history")},
         "history": cfg.history,
         "tune_ids": sorted(d.id for d in tune_docs),
         "tuning": tuning,
@@ -283,7 +360,14 @@ def train(cfg: TrainConfig) -> TrainResult:
     }
     if cfg.checkpoint:
         Path(cfg.checkpoint).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), cfg.checkpoint)
-    export_model(model, tok, core.config, meta, Path(cfg.out), base, lexical=lexical)
-    cfg.log(f"model written to {cfg.out} in {meta['train_minutes']} minutes")
+        torch.save(checkpoint_state(model, cfg.freeze_embeddings), cfg.checkpoint)
+    model.cpu()
+    if cfg.export:
+        export_model(model, tok, core.config, meta, Path(cfg.out), base, lexical=lexical)
+        cfg.log(f"model written to {cfg.out} in {meta['train_minutes']} minutes")
+    else:
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        run = {**meta, "decode": core.config.to_dict()}
+        (Path(cfg.out) / "run.json").write_text(json.dumps(run, indent=2))
+        return TrainResult(meta, model, tok)
     return TrainResult(json.loads((Path(cfg.out) / "config.json").read_text()), model, tok)
