@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 import propscope
 from propscope.cli import _register, app
-from propscope.detect.base import DEFAULT_MODEL_DIR
+from propscope.detect.base import DEFAULT_MODEL_DIR, bundled_models, load_detector, resolve_model
+from propscope.errors import ModelNotInstalledError
 from propscope.techniques import TECHNIQUES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "idlib-truce.txt"
@@ -19,14 +20,46 @@ _register()
 runner = CliRunner()
 
 
-def test_shipped_model_is_small_and_complete():
-    files = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()}
-    for name in ("config.json", "encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json",
-                 "MODEL_CARD.md"):
-        assert name in files
+SHIPPED = ["default", "fast"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_is_small_and_complete(name):
+    folder = resolve_model(name)
+    assert folder.parent == DEFAULT_MODEL_DIR.parent
+    files = {p.name: p.stat().st_size for p in folder.iterdir()}
+    for fname in ("config.json", "encoder.onnx", "heads.npz", "lexical.npz", "tokenizer.json",
+                  "MODEL_CARD.md"):
+        assert fname in files
     assert sum(files.values()) <= 30 * 1024 * 1024
-    meta = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    meta = json.loads((folder / "config.json").read_text())
     assert meta["quantized"] is True and meta["decode"]["techniques"] == list(TECHNIQUES)
+
+
+def test_model_names_resolve_to_shipped_folders_unless_a_folder_has_that_name(tmp_path, monkeypatch):
+    assert bundled_models() == SHIPPED
+    assert resolve_model(None) == DEFAULT_MODEL_DIR
+    monkeypatch.setenv("PROPSCOPE_MODEL", "fast")
+    assert resolve_model(None) == DEFAULT_MODEL_DIR.parent / "fast"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fast").mkdir()  # a folder here named like a shipped model is what the user means
+    assert resolve_model("fast") == Path("fast")
+    with pytest.raises(ModelNotInstalledError, match="default, fast"):
+        load_detector("nosuchmodel")
+    r = runner.invoke(app, ["evaluate", "--data", str(tmp_path), "--model", "nosuchmodel"])
+    assert r.exit_code != 0
+
+
+def test_fast_model_finds_valid_sorted_spans_that_overlap_the_gold_ones(ptc_root):
+    from propscope.ptc import load_split
+
+    doc = max(load_split(ptc_root / "dev")[:10], key=lambda d: len(d.si))  # one with many gold spans
+    preds = load_detector("fast").detect([doc.text])[0]
+    assert preds, "an article with many gold spans should give the fast model some"
+    assert preds == sorted(preds, key=lambda p: (p.start, p.end, p.technique))
+    assert all(0 <= p.start < p.end <= len(doc.text) and 0 <= p.confidence <= 1 for p in preds)
+    assert all(p.technique in TECHNIQUES for p in preds)
+    assert any(p.start < e and s < p.end for p in preds for s, e in doc.si)
 
 
 def test_shipped_model_on_the_sample_gives_valid_sorted_spans():

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .detect.base import default_model_dir
+from .detect.base import resolve_model
 from .errors import InputError
 from .pipeline import analyze_articles
 from .ptc import read_articles
@@ -55,7 +55,7 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
     from .detect.onnx import OnnxDetector
     from .detect.windows import encode
 
-    model_dir = Path(model) if model else default_model_dir()
+    model_dir = resolve_model(model)
     texts = read_articles(data)
     articles = [article_from_text(t, id=i, clean=False) for i, t in texts.items()]
     det = OnnxDetector(model_dir, threads=threads)

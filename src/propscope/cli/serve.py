@@ -18,7 +18,8 @@ def serve(
         help="Address to bind. The default serves this machine only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     model: Annotated[Path | None, typer.Option(
-        help="Model folder (default: $PROPSCOPE_MODEL, else the model shipped in the package).")] = None,
+        help="Model folder or shipped model's name: default, fast (unset: $PROPSCOPE_MODEL, else default)."
+    )] = None,
     max_body_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413.")] = 2_000_000,
     concurrency: Annotated[int | None, typer.Option(
         help="Analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else 2 x CPUs, max 8).",

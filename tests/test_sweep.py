@@ -1,0 +1,152 @@
+"""Combining runs: logit ensembles as one set of heads, weight soups, distillation targets, frozen embeddings,
+model folders rebuilt from checkpoints, and the sweep driver end to end on a tiny subset."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from propscope.detect.core import CONTEXT_RADIUS, Heads, span_vector  # noqa: E402
+from propscope_train.ensemble import ensemble_heads, soup_state  # noqa: E402
+
+
+def _members(k: int, d: int = 8, hid: int = 5, nf: int = 3, t: int = 4, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [{"si_w": rng.normal(size=(d, 3)), "si_b": rng.normal(size=3),
+             "tc_w1": rng.normal(size=(4 * d + nf, hid)), "tc_b1": rng.normal(size=hid),
+             "tc_w2": rng.normal(size=(hid, t)), "tc_b2": rng.normal(size=t)} for _ in range(k)]
+
+
+def test_ensemble_heads_give_the_mean_of_the_members_logits():
+    members = _members(3)
+    rng = np.random.default_rng(1)
+    hs = [rng.normal(size=(2 * CONTEXT_RADIUS + 40, 8)).astype(np.float32) for _ in members]
+    feats = rng.normal(size=3).astype(np.float32)
+    ens = Heads(ensemble_heads(members))
+    assert ens.n_features == 3
+    h = np.concatenate(hs, -1)
+    want_si = np.mean([Heads(m).si_logits(x) for m, x in zip(members, hs, strict=True)], 0)
+    np.testing.assert_allclose(ens.si_logits(h), want_si, rtol=1e-4, atol=1e-4)
+    for a, b in [(0, 1), (3, 9), (150, 290)]:  # spans near the start, and one whose context is cut
+        want = np.mean([Heads(m).tc_logits(span_vector(x, a, b, feats)[None])
+                        for m, x in zip(members, hs, strict=True)], 0)
+        got = ens.tc_logits(span_vector(h, a, b, feats)[None])
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_soup_is_the_mean_of_the_floating_point_weights(tmp_path):
+    paths = []
+    for k, v in enumerate([1.0, 2.0, 6.0]):
+        path = tmp_path / f"m{k}.pt"
+        torch.save({"w": torch.full((2, 2), v), "ids": torch.arange(3) + k}, path)
+        paths.append(path)
+    soup = soup_state(paths)
+    assert torch.allclose(soup["w"], torch.full((2, 2), 3.0))
+    assert soup["ids"].tolist() == [0, 1, 2]  # integer buffers are copied from the first, not averaged
+    with pytest.raises(ValueError):
+        soup_state([])
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from conftest import PTC_ROOT
+    from test_training import _subset
+
+    if not PTC_ROOT.is_dir():
+        pytest.skip(f"PTC corpus not found at {PTC_ROOT}")
+    root = tmp_path_factory.mktemp("sweep")
+    _subset(PTC_ROOT / "train", root / "data" / "train", 6)
+    _subset(PTC_ROOT / "dev", root / "data" / "dev", 1)
+    return root
+
+
+def test_distilled_student_with_frozen_embeddings_becomes_a_model_folder(tiny, tmp_path):
+    from propscope.detect.onnx import OnnxDetector
+    from propscope.ptc import load_split
+    from propscope.techniques import TECHNIQUES
+    from propscope_train.data import build_examples
+    from propscope_train.from_checkpoint import build
+    from propscope_train.loop import (
+        FROZEN_KEY,
+        TrainConfig,
+        default_base_model,
+        load_checkpoint,
+        load_tokenizer,
+        special_ids,
+        teach,
+        train,
+    )
+    from propscope_train.model import PropagandaModel
+
+    common = dict(data=tiny / "data", epochs=1, max_steps=2, batch_size=4, window=62, stride=48, threads=2,
+                  average_from=None, lexical=False, export=False, eval_epochs=False, split_seed=3,
+                  init_seed=3, device="cpu")
+    teacher = tmp_path / "teacher.pt"
+    train(TrainConfig(out=tmp_path / "t", seed=1, layers=2, checkpoint=teacher, **common))
+    logs: list[str] = []
+    student = tmp_path / "student.pt"
+    train(TrainConfig(out=tmp_path / "s", seed=2, layers=1, teachers=[teacher], distill_weight=1.0,
+                      freeze_embeddings=True, checkpoint=student, log=logs.append, **common))
+    assert any("SI targets: 1 x the mean of 1 teachers" in line for line in logs)
+    run = json.loads((tmp_path / "s" / "run.json").read_text())
+    assert run["tune_ids"] and run["training"]["teachers"] == [str(teacher)]
+
+    base = default_base_model()
+    state = torch.load(student, weights_only=True)
+    assert FROZEN_KEY not in state  # frozen embeddings are the base model's: not saved
+    model = load_checkpoint(student, base, torch.device("cpu"))
+    assert model.encoder.config.num_hidden_layers == 1
+    assert torch.equal(model.encoder.embeddings.word_embeddings.weight,
+                       PropagandaModel(base, layers=1).encoder.embeddings.word_embeddings.weight)
+
+    # the distillation target: the teacher's probabilities (weight 1), or the gold labels (weight 0)
+    tok = load_tokenizer(base)
+    docs = load_split(tiny / "data" / "train")[:2]
+    examples, _ = build_examples(docs, tok, TECHNIQUES, window=62, stride=48, special_ids=special_ids(tok))
+    teach(examples, [teacher], base, torch.device("cpu"), 0.0)
+    x = examples[0]
+    assert np.array_equal(x.soft, np.eye(3, dtype=np.float32)[np.clip(x.labels, 0, None)])
+    teach(examples, [teacher], base, torch.device("cpu"), 1.0)
+    np.testing.assert_allclose(x.soft.sum(1), 1.0, rtol=1e-5)
+    assert 0 < x.soft.max(1).min() < 1  # soft, not one-hot
+
+    tuning = build(student, tiny / "data", tmp_path / "model", split_seed=3, window=62, stride=48,
+                   lexical=True)
+    assert "tune_si_f1" in tuning
+    det = OnnxDetector(tmp_path / "model")
+    assert det.core.config.window == 62 and det.core.lexical is not None
+    text = docs[0].text
+    preds = det.detect([text])[0]
+    assert all(0 <= p.start < p.end <= len(text) for p in preds)
+
+
+def test_sweep_trains_combines_distils_and_keeps_the_best(tiny, tmp_path, capsys):
+    from propscope_train.loop import default_base_model, load_checkpoint
+    from propscope_train.sweep import _parse_seeds, _parse_variants, main
+
+    assert _parse_seeds("3-5,9") == [3, 4, 5, 9]
+    assert _parse_variants("a:lr=2e-4,layers=2;b:freeze_embeddings=true") == [
+        ("a_", {"lr": 2e-4, "layers": 2}), ("b_", {"freeze_embeddings": True})]
+    with pytest.raises(SystemExit, match="not a training setting"):
+        _parse_variants("a:nonsense=1")
+
+    work, keep = tmp_path / "work", tmp_path / "keep"
+    main(["--data", str(tiny / "data"), "--work", str(work), "--seeds", "1-2", "--max-steps", "1",
+          "--window", "62", "--stride", "48", "--students", "l1:layers=1,freeze_embeddings=true",
+          "--student-seeds", "5-6", "--keep-depths", "1,6", "--parallel", "2", "--threads", "1",
+          "--keep", str(keep)])
+    out = capsys.readouterr().out
+    summary = json.loads((keep / "summary.json").read_text())
+    for name in ("s1", "s2", "soup", "ensemble", "student_l1_s5", "student_l1_s6", "student_l1_soup"):
+        assert name in summary and 0 <= summary[name]["dev_si_f1"] <= 1, name
+        assert name in out
+    assert summary["student_l1_soup"]["layers"] == 1
+    assert set(summary["kept"]) == {"1", "6"}
+    parts = sorted(keep.glob("best_l1.pt.part*"))
+    (tmp_path / "l1.pt").write_bytes(b"".join(p.read_bytes() for p in parts))
+    model = load_checkpoint(tmp_path / "l1.pt", default_base_model(), torch.device("cpu"))
+    assert model.encoder.config.num_hidden_layers == 1
+    assert sorted(keep.glob("best_l6.pt.part*"))
