@@ -150,3 +150,26 @@ def test_sweep_trains_combines_distils_and_keeps_the_best(tiny, tmp_path, capsys
     model = load_checkpoint(tmp_path / "l1.pt", default_base_model(), torch.device("cpu"))
     assert model.encoder.config.num_hidden_layers == 1
     assert sorted(keep.glob("best_l6.pt.part*"))
+
+
+def test_train_command_passes_the_new_options_through(tiny, tmp_path):
+    from typer.testing import CliRunner
+
+    from propscope.cli import _register, app
+    from propscope_train.loop import FROZEN_KEY
+
+    _register()
+    out, ckpt = tmp_path / "model", tmp_path / "m.pt"
+    r = CliRunner().invoke(app, [
+        "train", "--data", str(tiny / "data"), "--out", str(out), "--epochs", "1", "--max-steps", "1",
+        "--layers", "1", "--window", "62", "--stride", "48", "--freeze-embeddings", "--split-seed", "3",
+        "--no-lexical", "--device", "cpu", "--threads", "2", "--checkpoint", str(ckpt)])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((out / "config.json").read_text())
+    tr = meta["training"]
+    assert (tr["layers"], tr["window"], tr["split_seed"], tr["freeze_embeddings"]) == (1, 62, 3, True)
+    assert meta["decode"]["window"] == 62 and meta["encoder_config"]["num_hidden_layers"] == 1
+    assert FROZEN_KEY not in torch.load(ckpt, weights_only=True)
+    r = CliRunner().invoke(app, ["train", "--data", str(tiny / "data"), "--out", str(tmp_path / "x"),
+                                 "--teacher", str(tmp_path / "missing.pt"), "--max-steps", "1"])
+    assert r.exit_code == 2 and "missing.pt: no such teacher checkpoint" in r.output

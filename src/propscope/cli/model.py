@@ -102,6 +102,9 @@ def train(
                     "pip install 'propscope[train]'") from None
     if not (data / "train").is_dir():
         raise _fail(f"{data}: no train/ folder (expected a PTC folder like ../shared/data/ptc)", 2)
+    for t in teacher or []:
+        if not t.is_file():
+            raise _fail(f"{t}: no such teacher checkpoint (write one with `propscope train --checkpoint`)", 2)
     cfg = TrainConfig(data=data, out=out, base_model=base_model, seed=seed, epochs=epochs, lr=lr,
                       tc_weight=tc_weight, batch_size=batch_size, layers=layers,
                       average_from=average_from, lexical=lexical, max_train_articles=max_articles,
