@@ -86,13 +86,10 @@ def export_model(model: PropagandaModel, tokenizer, dcfg: DetectorConfig, meta: 
 def reexport(checkpoint: Path, model_dir: Path, base: Path | None = None) -> None:
     """Rewrite ``model_dir``'s encoder.onnx from a PyTorch checkpoint (saved by ``train --checkpoint``),
     e.g. after a change to the export; heads, tokenizer and decoding settings stay as they are."""
-    from .loop import default_base_model
+    from .loop import default_base_model, load_checkpoint
 
     meta = json.loads((model_dir / "config.json").read_text())
-    layers = meta.get("training", {}).get("layers")
-    model = PropagandaModel(base or default_base_model(), n_techniques=len(meta["decode"]["techniques"]),
-                            layers=int(layers) if layers else None)
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    model = load_checkpoint(checkpoint, base or default_base_model(), torch.device("cpu"))
     export_onnx(model, model_dir / meta.get("encoder", "encoder.onnx"), quantize=meta.get("quantized", True))
     meta["encoder_config"] = model.encoder.config.to_dict()
     (model_dir / "config.json").write_text(json.dumps(meta, indent=2) + "\n")

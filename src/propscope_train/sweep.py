@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="skip the students when the sweep has already taken this long (0: never skip)")
     ap.add_argument("--max-steps", type=int, help="for smoke tests")
     ap.add_argument("--max-train-articles", type=int, help="for smoke tests")
-    ap.add_argument("--keep", type=Path, help="save the best full-size model's weights (fp16) here")
+    ap.add_argument("--keep", type=Path,
+                    help="save the best model's weights (fp16) of each --keep-depths depth here")
     args = ap.parse_args(argv)
 
     from .loop import default_base_model, load_tokenizer, pick_device
@@ -249,13 +250,13 @@ def main(argv: list[str] | None = None) -> None:
     names = [r["name"] for r in runs if (work / f"{r['name']}.pt").exists()]
     results = {n: _run_summary(work, n) for n in names}
     tok, device, folds = load_tokenizer(base), pick_device(None), None
-    if args.keep:
+    if args.keep:  # saved now too, in case the rest of the sweep is cut short
         _keep(results, work, args.keep, args.keep_depths)
     if len(names) > 1 and len(variants) == 1:
         folds = _folds(args)
         results.update(_combine(args, names, work, base, tok, device, folds))
-    if args.keep:
-        _keep(results, work, args.keep, args.keep_depths)
+        if args.keep:
+            _keep(results, work, args.keep, args.keep_depths)
     student_seeds = _parse_seeds(args.student_seeds) if args.student_seeds else [max(seeds) + 1]
     teachers = [str(work / f"{n}.pt") for n in names]
     students = []
