@@ -122,6 +122,9 @@ def pick_device(name: str | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+FROZEN_KEY = "encoder.embeddings.word_embeddings.weight"  # omitted from checkpoints of frozen-embedding runs
+
+
 def load_checkpoint(path: Path, base: Path, device: torch.device) -> PropagandaModel:
     """A PyTorch model from a ``--checkpoint`` file (its encoder's depth is read from the weights)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -132,9 +135,6 @@ def load_checkpoint(path: Path, base: Path, device: torch.device) -> PropagandaM
         raise ValueError(f"{path}: not a checkpoint of this model "
                          f"(missing {missing}, unexpected {unexpected})")
     return model.to(device).eval()
-
-
-FROZEN_KEY = "encoder.embeddings.word_embeddings.weight"  # omitted from checkpoints of frozen-embedding runs
 
 
 def checkpoint_state(model: torch.nn.Module, frozen_embeddings: bool) -> dict[str, torch.Tensor]:

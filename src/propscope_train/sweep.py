@@ -7,7 +7,7 @@ fold, and dev is only scored.
         --students "l6:distill_weight=0.5;l3:layers=3,distill_weight=0.5" --keep runs/sweep/keep
 
 prints one table row per model and writes ``summary.json``; ``--keep DIR`` saves the weights (fp16) of the
-best full-size model by held-out-fold SI F1 + TC micro-F1.
+best model of each ``--keep-depths`` depth by held-out-fold SI F1 + TC micro-F1.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
-
-RECIPE_KEYS = ("epochs", "lr", "tc_weight", "average_from", "batch_size", "window", "stride")
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -37,25 +35,30 @@ def _parse_variants(text: str) -> list[tuple[str, dict]]:
     [("", {})]."""
     from .loop import TrainConfig
 
-    kinds = {f.name: f.type for f in fields(TrainConfig)}
+    settings = {f.name for f in fields(TrainConfig)}
     out = []
     for part in filter(None, (x.strip() for x in text.split(";"))):
         name, _, body = part.partition(":")
         changes: dict = {}
         for pair in filter(None, body.split(",")):
             key, _, value = pair.partition("=")
-            if key not in kinds:
+            if key not in settings:
                 raise SystemExit(f"--variants: {key!r} is not a training setting")
             changes[key] = json.loads(value)
         out.append((f"{name}_", changes))
     return out or [("", {})]
 
 
-def _one(args: argparse.Namespace) -> None:
+def _half(state: dict) -> dict:
+    """Floating-point tensors as fp16 (half the bytes to save or fetch), others as they are."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def _one(spec_json: str) -> None:
     """Train one run from a JSON TrainConfig (run in a subprocess by the sweep)."""
     from .loop import TrainConfig, train
 
-    spec = json.loads(args.spec)
+    spec = json.loads(spec_json)
     names = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in spec.items() if k in names})
     cfg.data, cfg.out = Path(cfg.data), Path(cfg.out)
@@ -112,7 +115,7 @@ def _soup(paths: list[Path], out: Path, base: Path, tok, device, window: int, st
     from .ensemble import soup_state
     from .loop import load_checkpoint, make_core
 
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in soup_state(paths).items()}, out)
+    torch.save(_half(soup_state(paths)), out)
     soup = load_checkpoint(out, base, device)
     core = make_core(soup, tok, DetectorConfig(window=window, stride=stride))
     res = {"layers": soup.encoder.config.num_hidden_layers} | _score_core(core, *folds)
@@ -177,7 +180,7 @@ def _keep(results: dict[str, dict], work: Path, keep: Path, depths: str = "") ->
             old.unlink()
         state = torch.load(work / f"{best}.pt", map_location="cpu", weights_only=True)
         buf = io.BytesIO()
-        torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, buf)
+        torch.save(_half(state), buf)
         data = buf.getvalue()
         for i in range(0, len(data), CHUNK):
             (keep / f"best_l{want}.pt.part{i // CHUNK}").write_bytes(data[i : i + CHUNK])
@@ -193,7 +196,7 @@ def _fmt(x) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "one":
-        _one(argparse.Namespace(spec=argv[1]))
+        _one(argv[1])
         return
     ap = argparse.ArgumentParser(prog="python -m propscope_train.sweep", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -73,10 +73,6 @@ def resolve_model(model: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
-def default_model_dir() -> Path:
-    return resolve_model(None)
-
-
 @lru_cache(maxsize=4)
 def _load(path: Path) -> Detector:
     if not (path / "config.json").is_file():
