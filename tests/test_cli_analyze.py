@@ -34,7 +34,7 @@ def test_json_for_the_sample_keeps_title_and_body_without_leftovers(fake_detecto
     r = run("analyze", SAMPLE_PATH, "--format", "json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
-    assert d["schema_version"] == "1.0" and d["model"] == "fake-test-detector 0"
+    assert d["schema_version"] == "1.1" and d["model"] == "fake-test-detector 0"
     text = d["article"]["text"]
     assert text.startswith("Putin hopes terrorists in Idlib will wisen up and lay down arms\n\nRussian")
     assert text.endswith("coordination on this issue.")
@@ -115,7 +115,7 @@ def test_done_when_directory_with_empty_and_binary_files(fake_detector, tmp_path
     r = run("analyze", tmp_path, "--format", "jsonl")
     assert r.exit_code == 1
     lines = r.stdout.splitlines()
-    assert len(lines) == 7 and all(json.loads(x)["schema_version"] == "1.0" for x in lines)
+    assert len(lines) == 7 and all(json.loads(x)["schema_version"] == "1.1" for x in lines)
     errors = _error_lines(r)
     assert len(errors) == 2
     assert any("empty.txt: empty file" in e for e in errors)

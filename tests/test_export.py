@@ -19,7 +19,7 @@ def _analysis(aid="1"):
 
 def test_json_is_one_object_for_one_and_a_list_for_several():
     one = json.loads(to_json([_analysis()], single=True))
-    assert one["schema_version"] == "1.0" and one["article"]["id"] == "1"
+    assert one["schema_version"] == "1.1" and one["article"]["id"] == "1"
     assert one["counts"]["Loaded_Language"] == 1 and len(one["counts"]) == 14
     assert [s["text"] for s in one["spans"]] == ["The evil regime", "evil", 'lies, "again']
     many = json.loads(to_json([_analysis("1"), _analysis("2")]))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .detect.base import Detector, SpanPrediction, load_detector
-from .schema import Analysis, Article, Span
+from .detect.scores import article_score, score_sentences
+from .schema import Analysis, Article, Sentence, Span
 
 
 def to_analysis(
@@ -18,7 +19,10 @@ def to_analysis(
              confidence=round(float(p.confidence), 4), text=text[p.start:p.end])
         for p in predictions
     ]
-    return Analysis(article=article, spans=spans, model=detector_name)
+    scored = score_sentences(text, [(s.start, s.end, s.confidence) for s in spans])
+    sentences = [Sentence(start=x.start, end=x.end, score=x.score, n_spans=x.n_spans) for x in scored]
+    return Analysis(article=article, spans=spans, model=detector_name, sentences=sentences,
+                    score=article_score(scored))
 
 
 def analyze_articles(articles: Sequence[Article], detector: Detector | None = None) -> list[Analysis]:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from .techniques import TECHNIQUES
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Removal(BaseModel):
@@ -69,6 +69,17 @@ class Span(BaseModel):
         return self
 
 
+class Sentence(BaseModel):
+    """A sentence of the article with its propaganda score (see ``propscope.detect.scores``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int = Field(ge=0)
+    end: int
+    score: float = Field(ge=0.0, le=1.0, description="probability that the sentence holds a technique span")
+    n_spans: int = Field(default=0, ge=0, description="number of spans overlapping the sentence")
+
+
 class Analysis(BaseModel):
     """An article and the technique spans found in it, sorted by (start, end, technique)."""
 
@@ -76,6 +87,10 @@ class Analysis(BaseModel):
     article: Article
     spans: list[Span] = Field(default_factory=list)
     model: str | None = Field(default=None, description="name and version of the detector used")
+    sentences: list[Sentence] = Field(default_factory=list)
+    score: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="article propaganda score (see propscope.detect.scores)"
+    )
 
     @model_validator(mode="after")
     def _check_spans(self) -> Analysis:
