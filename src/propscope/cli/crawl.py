@@ -49,7 +49,7 @@ def _duration(seconds: float) -> str:
 
 
 def _one_pass(urls: list[str], db: str, options: FetchOptions, detector: Detector, err: Console) -> bool:
-    """Crawl ``urls`` once into the store ``db``; print problems as they come and a summary; True if all went well."""
+    """Crawl ``urls`` once into the store ``db``, printing problems and a summary; True when all went well."""
     from ..crawl import CrawlCounts, Problem, crawl_pass
 
     counts = CrawlCounts()
@@ -97,7 +97,7 @@ def crawl(
         metavar="FEED_OR_URL...", help="RSS/Atom feed URLs and article URLs.", show_default=False)] = None,
     from_file: Annotated[Path | None, typer.Option(
         "--from", metavar="FILE", dir_okay=False,
-        help="A file of feed or article URLs, one per line (# starts a comment); read again before each pass.",
+        help="A file of feed or article URLs, one per line (# starts a comment); read before each pass.",
     )] = None,
     db: Annotated[str | None, typer.Option(
         "--db", metavar="PATH|URL",
@@ -110,7 +110,8 @@ def crawl(
     rate: Annotated[float, typer.Option(
         "--rate", min=0.001, help="At most this many requests per second to one host.")] = 1.0,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.001, help="Seconds to wait for a connection, and for each part of an answer.")] = 30.0,
+        "--timeout", min=0.001, help="Seconds to wait for a connection, and for each part of an answer.",
+    )] = 30.0,
     max_size: Annotated[float, typer.Option(
         "--max-size", min=0.001, metavar="MB", help="Largest page or feed fetched, in MB.")] = 5.0,
     model: ModelOpt = None,

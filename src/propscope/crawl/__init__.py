@@ -1,4 +1,4 @@
-"""The crawler: polite HTTP fetching (fetch), RSS/Atom feeds (feeds) and crawl passes that yield Articles (crawl).
+"""The crawler: polite HTTP fetching (fetch), RSS/Atom feeds (feeds), crawl passes yielding Articles (crawl).
 
     fetch_article(url)                    one page -> Article (refuses private addresses by default)
     crawl_pass(inputs, seen=..., ...)     feeds and pages -> Articles and Problems
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .crawl import CrawlCounts, Problem, crawl_pass, fetch_article, parse_interval
 from .feeds import Feed, FeedEntry, parse_feed
-from .fetch import FetchError, Fetcher, FetchOptions, Page
+from .fetch import Fetcher, FetchError, FetchOptions, Page
 
 __all__ = [
     "CrawlCounts", "Feed", "FeedEntry", "FetchError", "FetchOptions", "Fetcher", "Page", "Problem",

@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..readers.html import article_from_html
 from ..schema import Article
 from .feeds import FeedEntry, looks_like_feed, parse_feed
-from .fetch import FetchError, Fetcher, FetchOptions, Page
+from .fetch import Fetcher, FetchError, FetchOptions, Page
 
 MIN_WORDS = 50
 """Pages whose main text has fewer words than this are not taken for articles (index pages, stubs)."""
@@ -39,7 +39,7 @@ class Problem:
 
 @dataclass
 class CrawlCounts:
-    """What one pass did: feeds read, feed entries listed, URLs skipped as already known, articles, failures."""
+    """What one pass did: feeds read, entries listed, URLs skipped as already known, articles, failures."""
 
     feeds: int = 0
     entries: int = 0
@@ -56,6 +56,17 @@ def article_id(url: str) -> str:
 def _host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+def _names_of_host(*urls: str) -> set[str]:
+    """What trafilatura may give as a site name when the page names none: host names, with port and www."""
+    out = set()
+    for url in urls:
+        parts = urlsplit(url)
+        for name in (parts.hostname or "", parts.netloc.rsplit("@", 1)[-1]):
+            name = name.lower()
+            out |= {name, name.removeprefix("www.")}
+    return out
 
 
 def extract_article(
@@ -82,8 +93,8 @@ def extract_article(
     if words < min_words:
         raise InputError(page.url, f"not an article (only {words} words of main text; at least {min_words} "
                                    "expected)")
-    page_site = art.site if art.site and art.site.lower().removeprefix("www.") not in (
-        _host(page.final_url), _host(page.url)) else None
+    page_site = art.site if art.site and art.site.lower() not in _names_of_host(page.url, page.final_url) \
+        else None
     return art.model_copy(update={
         "url": page.url,
         "site": page_site or site or _host(page.final_url) or None,
@@ -178,7 +189,8 @@ def _entry(f: Fetcher, entry: FeedEntry, site: str | None, c: CrawlCounts, *, cl
     if entry.date_problem and not art.published:
         yield Problem(entry.url, entry.date_problem, "warning")
     elif entry.date_problem:
-        yield Problem(entry.url, entry.date_problem.replace("left empty", "the page's date is used"), "warning")
+        reason = entry.date_problem.replace("left empty", "the page's date is used")
+        yield Problem(entry.url, reason, "warning")
     c.articles += 1
     yield art
 

@@ -1,4 +1,4 @@
-"""RSS and Atom feeds (feedparser): entries become article URLs with their titles, dates and the feed's site name."""
+"""RSS and Atom feeds (feedparser): entries become article URLs with titles, dates and a site name."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class Feed:
 
 
 def looks_like_feed(content_type: str, content: bytes) -> bool:
-    """True when a fetched document is a feed: a feed media type, or an XML body whose root is rss/feed/RDF."""
+    """True for a feed: a feed media type, or an XML body whose root element is rss, feed or RDF."""
     if content_type in _FEED_TYPES:
         return True
     if content_type in ("text/html", "application/xhtml+xml"):
@@ -85,8 +85,8 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Fee
     xml_error = exc is not None and not isinstance(
         exc, (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride))
     why = f"{type(exc).__name__}: {exc}" if xml_error else ""
-    if xml_error and hasattr(exc, "getLineNumber"):
-        why = f"{exc} at line {exc.getLineNumber()}"  # type: ignore[union-attr]
+    if xml_error and hasattr(exc, "getMessage") and hasattr(exc, "getLineNumber"):
+        why = f"{exc.getMessage()} at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
     feed = Feed(url=url, site=(d.feed.get("title") or "").strip() or None)
     seen: set[str] = set()
     for e in d.entries:

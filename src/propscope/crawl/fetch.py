@@ -1,4 +1,4 @@
-"""Polite HTTP fetching with httpx: timeouts, a size cap, redirects, robots.txt, per-host rate limits, retries.
+"""Polite HTTP fetching with httpx: timeouts, size cap, redirects, robots.txt, per-host rate limits, retries.
 
     with Fetcher(FetchOptions(rate=1.0)) as f:
         page = f.get("https://example.org/news/1")   # a Page, or FetchError with a one-line reason
@@ -60,7 +60,7 @@ class FetchError(InputError):
 
 @dataclass(frozen=True)
 class FetchOptions:
-    """How politely and how far a Fetcher goes. Times are in seconds, ``rate`` in requests per second per host."""
+    """How politely and how far a Fetcher goes. Times in seconds, ``rate`` in requests per second per host."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -106,7 +106,7 @@ class Page:
     content: bytes
 
     def text(self) -> str:
-        """The content as text: the charset the server named, else detected (BOM, UTF-8, charset-normalizer)."""
+        """The content as text, in the charset the server named, else in one detected from the bytes."""
         if self.charset:
             try:
                 text = self.content.decode(self.charset)
@@ -241,8 +241,7 @@ class Fetcher:
 
     def get(self, url: str) -> Page:
         """Fetch ``url`` (following redirects); raise FetchError unless the final answer is a success."""
-        page = self._follow(url, url, robots=self.options.robots, max_bytes=self.options.max_bytes)
-        return page
+        return self._follow(url, url, robots=self.options.robots, max_bytes=self.options.max_bytes)
 
     # -- redirects, status ------------------------------------------------------------------------------
 
@@ -309,7 +308,8 @@ class Fetcher:
         robots_url = f"{origin}/robots.txt"
         rules = RobotFileParser(robots_url)
         try:
-            page = self._follow(robots_url, source, robots=False, max_bytes=ROBOTS_MAX_BYTES, accept_errors=True)
+            page = self._follow(robots_url, source, robots=False, max_bytes=ROBOTS_MAX_BYTES,
+                                accept_errors=True)
         except FetchError as exc:
             return f"robots.txt of {origin} unavailable ({exc.reason}); not fetching from this site"
         if page.status >= 500:
@@ -362,7 +362,8 @@ class Fetcher:
             raise FetchError(source, f"cannot resolve host {url.host}")
         for ip in addresses:
             if not is_public_address(ip):
-                raise FetchError(source, f"refusing {url.host}: it resolves to a private or local address ({ip})")
+                why = f"refusing {url.host}: it resolves to a private or local address ({ip})"
+                raise FetchError(source, why)
         ext = {"sni_hostname": url.host} if url.scheme == "https" else {}
         return url.copy_with(host=addresses[0]), {"Host": url.netloc.decode("ascii")}, ext
 
