@@ -94,7 +94,7 @@ def _summary(err: Console, c: CrawlCounts, report: object | None) -> None:
 @app.command()
 def crawl(
     inputs: Annotated[list[str] | None, typer.Argument(
-        metavar="FEED_OR_URL...", help="RSS/Atom feed URLs and article URLs.", show_default=False)] = None,
+        metavar="FEED_OR_URL", help="RSS/Atom feed URLs and article URLs.", show_default=False)] = None,
     from_file: Annotated[Path | None, typer.Option(
         "--from", metavar="FILE", dir_okay=False,
         help="A file of feed or article URLs, one per line (# starts a comment); read before each pass.",
@@ -108,9 +108,10 @@ def crawl(
         help="Keep going: start a pass every INTERVAL (90s, 30m, 2h, 1d). Default: one pass, then exit.",
     )] = None,
     rate: Annotated[float, typer.Option(
-        "--rate", min=0.001, help="At most this many requests per second to one host.")] = 1.0,
+        "--rate", min=0.001, metavar="N", help="At most this many requests per second to one host.")] = 1.0,
     timeout: Annotated[float, typer.Option(
-        "--timeout", min=0.001, help="Seconds to wait for a connection, and for each part of an answer.",
+        "--timeout", min=0.001, metavar="SECONDS",
+        help="Seconds to wait for a connection, and for each part of an answer.",
     )] = 30.0,
     max_size: Annotated[float, typer.Option(
         "--max-size", min=0.001, metavar="MB", help="Largest page or feed fetched, in MB.")] = 5.0,

@@ -55,7 +55,14 @@ def user_agent() -> str:
 
 
 class FetchError(InputError):
-    """A URL could not be fetched; ``reason`` says why in one line (HTTP status, timeout, robots.txt...)."""
+    """A URL could not be fetched; ``reason`` says why in one line (HTTP status, timeout, robots.txt...).
+
+    ``unreachable`` is true when no connection to the host could be made at all.
+    """
+
+    def __init__(self, source: str, reason: str, *, unreachable: bool = False) -> None:
+        super().__init__(source, reason)
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -152,9 +159,10 @@ class RateLimiter:
 class _Transient(Exception):
     """A dropped or refused connection: retried like a 5xx answer."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.unreachable = unreachable
 
 
 @dataclass
@@ -220,7 +228,7 @@ class Fetcher:
         self._clock = clock
         self._resolver = resolver or _resolve
         self._limiter = RateLimiter(o.rate, sleep=sleep, clock=clock)
-        self._robots: dict[str, RobotFileParser | str] = {}
+        self._robots: dict[str, RobotFileParser | FetchError] = {}
         self._lock = threading.Lock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(connect=o.connect_timeout, read=o.read_timeout, write=o.read_timeout,
@@ -299,29 +307,33 @@ class Fetcher:
             rules = self._load_robots(origin, url.host, source)
             with self._lock:
                 self._robots[origin] = rules
-        if isinstance(rules, str):
-            raise FetchError(source, rules)
+        if isinstance(rules, FetchError):  # robots.txt could not be read: nothing is fetched from the site
+            raise FetchError(source, rules.reason, unreachable=rules.unreachable)
         if not rules.can_fetch(ROBOTS_TOKEN, str(url)):
             raise FetchError(source, f"disallowed by {origin}/robots.txt")
 
-    def _load_robots(self, origin: str, host: str, source: str) -> RobotFileParser | str:
+    def _load_robots(self, origin: str, host: str, source: str) -> RobotFileParser | FetchError:
+        """The rules of ``origin``'s robots.txt, or the FetchError to raise for every URL of the site."""
         robots_url = f"{origin}/robots.txt"
-        rules = RobotFileParser(robots_url)
         try:
             page = self._follow(robots_url, source, robots=False, max_bytes=ROBOTS_MAX_BYTES,
                                 accept_errors=True)
         except FetchError as exc:
-            return f"robots.txt of {origin} unavailable ({exc.reason}); not fetching from this site"
-        if page.status >= 500:
-            return f"robots.txt of {origin} unavailable (HTTP {page.status}); not fetching from this site"
-        if page.status >= 400:  # no robots.txt: everything is allowed
-            rules.parse([])
-            return rules
-        rules.parse(page.content.decode("utf-8", errors="replace").splitlines())
-        delay = rules.crawl_delay(ROBOTS_TOKEN)
-        if delay:
-            self._limiter.set_delay(host, min(float(delay), self.options.max_wait))
-        return rules
+            if exc.unreachable or exc.reason.startswith("refusing "):  # the page cannot be fetched either
+                return exc
+            why = exc.reason
+        else:
+            if page.status >= 500:
+                why = f"HTTP {page.status}"
+            else:
+                rules = RobotFileParser(robots_url)
+                text = page.content.decode("utf-8", errors="replace") if page.status < 400 else ""
+                rules.parse(text.splitlines())  # 4xx: no robots.txt, everything is allowed
+                delay = rules.crawl_delay(ROBOTS_TOKEN)
+                if delay:
+                    self._limiter.set_delay(host, min(float(delay), self.options.max_wait))
+                return rules
+        return FetchError(source, f"robots.txt of {origin} unavailable ({why}); not fetching from this site")
 
     # -- one request with retries --------------------------------------------------------------------------
 
@@ -335,7 +347,7 @@ class Fetcher:
             except _Transient as exc:
                 if attempt >= o.retries:
                     tail = f" (after {attempt} retr{'y' if attempt == 1 else 'ies'})" if attempt else ""
-                    raise FetchError(source, exc.reason + tail) from None
+                    raise FetchError(source, exc.reason + tail, unreachable=exc.unreachable) from None
                 delay = o.backoff * 2 ** attempt
             else:
                 if ans.status not in RETRY_STATUSES or attempt >= o.retries:
@@ -357,9 +369,10 @@ class Fetcher:
         try:
             addresses = self._resolver(url.host, port)
         except (OSError, UnicodeError) as exc:
-            raise FetchError(source, f"cannot resolve host {url.host} ({_short(exc)})") from None
+            raise FetchError(source, f"cannot resolve host {url.host} ({_short(exc)})", unreachable=True
+                             ) from None
         if not addresses:
-            raise FetchError(source, f"cannot resolve host {url.host}")
+            raise FetchError(source, f"cannot resolve host {url.host}", unreachable=True)
         for ip in addresses:
             if not is_public_address(ip):
                 why = f"refusing {url.host}: it resolves to a private or local address ({ip})"
@@ -391,11 +404,11 @@ class Fetcher:
                 return _Answer(r.status_code, r.reason_phrase, r.headers, bytes(buf))
         except httpx.ConnectTimeout:
             raise FetchError(source, f"no connection to {url.host} within {o.connect_timeout:g} s "
-                                     "(connect timeout)") from None
+                                     "(connect timeout)", unreachable=True) from None
         except httpx.TimeoutException:
             raise FetchError(source, f"no answer within {o.read_timeout:g} s (read timeout)") from None
         except httpx.ConnectError as exc:
-            raise _Transient(f"cannot connect to {url.host} ({_short(exc)})") from None
+            raise _Transient(f"cannot connect to {url.host} ({_short(exc)})", unreachable=True) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise _Transient(f"connection to {url.host} broken ({_short(exc)})") from None
         except httpx.DecodingError as exc:
