@@ -363,3 +363,40 @@ def test_importing_propscope_does_not_load_httpx_or_feedparser() -> None:
             "print(sorted(m for m in ('httpx', 'feedparser') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(("ctype", "body", "feed"), [
+    ("application/rss+xml", b"anything", True),
+    ("application/xml", b'<?xml version="1.0"?><rss version="2.0"></rss>', True),
+    ("text/xml", b"<broken", True),
+    ("application/xml", b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml">', False),
+    ("text/html", b"<rss>", False),
+    ("", b'\xef\xbb\xbf<?xml version="1.0"?>\n<feed xmlns="http://www.w3.org/2005/Atom">', True),
+    ("text/plain", b"<rss version='2.0'>", True),
+    ("", b"<!doctype html><html><body>rss</body></html>", False),
+])
+def test_feed_sniffing(ctype: str, body: bytes, feed: bool) -> None:
+    from propscope.crawl.feeds import looks_like_feed
+
+    assert looks_like_feed(ctype, body) is feed
+
+
+def test_redirect_to_a_private_address_is_refused(site: NewsSite, monkeypatch) -> None:
+    addresses = {"public.example": ["127.0.0.1"], "internal.example": ["10.0.0.9"]}
+    monkeypatch.setattr("propscope.crawl.fetch.is_public_address", lambda ip: ip == "127.0.0.1")
+    site.routes["/to-internal"] = lambda n: (302, {"Location": "http://internal.example/admin"}, b"")
+    with Fetcher(opts(allow_private=False), resolver=lambda h, p: addresses[h]) as f, \
+            pytest.raises(FetchError) as info:
+        f.get(f"http://public.example:{site.port}/to-internal")
+    assert info.value.reason == ("refusing internal.example: it resolves to a private or local address "
+                                 "(10.0.0.9)")
+    assert site.paths() == ["/robots.txt", "/to-internal"]
+
+
+def test_page_in_the_charset_the_server_names(site: NewsSite) -> None:
+    from crawl_site import article_html
+
+    body = article_html("Café crème über alles").encode("iso-8859-1")
+    site.routes["/latin1"] = lambda n: (200, {"Content-Type": "text/html; charset=ISO-8859-1"}, body)
+    art = fetch_article(site.url("/latin1"), options=opts(), allow_private=True)
+    assert art.title == "Café crème über alles"

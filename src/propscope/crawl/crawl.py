@@ -22,7 +22,7 @@ from .fetch import Fetcher, FetchError, FetchOptions, Page
 MIN_WORDS = 50
 """Pages whose main text has fewer words than this are not taken for articles (index pages, stubs)."""
 
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "")
 
 
 @dataclass(frozen=True)

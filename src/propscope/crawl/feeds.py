@@ -10,8 +10,8 @@ from urllib.parse import urljoin
 
 from ..errors import InputError
 
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml",
-               "text/xml", "application/x-rss+xml")
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/x-rss+xml")
+_XML_TYPES = ("application/xml", "text/xml")
 _FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
 
 
@@ -38,12 +38,15 @@ class Feed:
 
 
 def looks_like_feed(content_type: str, content: bytes) -> bool:
-    """True for a feed: a feed media type, or an XML body whose root element is rss, feed or RDF."""
+    """True for a feed: a feed media type, generic XML (``application/xml``, ``text/xml``) that is not XHTML,
+    or a body of another type whose root element is rss, feed or rdf:RDF."""
     if content_type in _FEED_TYPES:
         return True
     if content_type in ("text/html", "application/xhtml+xml"):
         return False
     head = content[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if content_type in _XML_TYPES:
+        return re.search(rb"<html[\s>]", head, re.IGNORECASE) is None
     return bool(_FEED_ROOT.search(head)) and (head.startswith(b"<?xml") or _FEED_ROOT.match(head) is not None)
 
 
