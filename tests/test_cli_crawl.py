@@ -46,10 +46,14 @@ class FakeCorpus:
         return any(a.article.url == url for a in self.rows)
 
     def ingest(self, articles: Iterable[Article], detector: object = None) -> types.SimpleNamespace:
-        report = types.SimpleNamespace(added=0, skipped=0, failed=0)
+        report = types.SimpleNamespace(added=0, skipped=0, failed=0, errors=[], warnings=[])
         for art in articles:
             if self.has_url(art.url or ""):
                 report.skipped += 1
+                continue
+            if art.title == "Story number 5":  # as the store reports an article it cannot analyse
+                report.errors.append(f"{art.source}: analysis failed (ValueError: test)")
+                report.failed += 1
                 continue
             self.rows.extend(analyze_articles([art], detector))  # type: ignore[arg-type]
             report.added += 1
@@ -201,3 +205,11 @@ def test_no_store_module_is_a_clear_error(site, detector, tmp_path, monkeypatch)
     r = crawl(site.url("/news/1"), "--db", tmp_path / "x.db")
     assert r.exit_code == 1 and "the corpus store is not available" in r.stderr
     assert Path(tmp_path / "x.db").exists() is False
+
+
+def test_store_messages_are_printed_and_fail_the_pass(site, store, detector, tmp_path) -> None:
+    db = str(tmp_path / "c.db")
+    r = crawl(site.url("/news/5"), site.url("/news/1"), "--db", db)
+    assert r.exit_code == 1
+    assert lines(r.stderr, "error: ") == [f"error: {site.url('/news/5')}: analysis failed (ValueError: test)"]
+    assert [a.article.url for a in store.stores[db]] == [site.url("/news/1")]

@@ -310,7 +310,7 @@ def test_one_failing_input_does_not_stop_the_pass(site: NewsSite) -> None:
               site.url("/big"), site.url("/moved"), site.url("/own-site")]
     arts, problems, counts = run(inputs, options=opts(read_timeout=0.2, max_bytes=50_000))
     assert [a.url for a in arts] == [site.url("/moved"), site.url("/own-site")]
-    assert arts[0].source == site.url("/news/4") and arts[0].site == "127.0.0.1"
+    assert arts[0].source == site.url("/news/4") and arts[0].site is None
     assert arts[1].site == "The Daily Page"
     reasons = {p.source: p.reason for p in problems}
     assert list(reasons) == inputs[:6]
@@ -400,3 +400,17 @@ def test_page_in_the_charset_the_server_names(site: NewsSite) -> None:
     site.routes["/latin1"] = lambda n: (200, {"Content-Type": "text/html; charset=ISO-8859-1"}, body)
     art = fetch_article(site.url("/latin1"), options=opts(), allow_private=True)
     assert art.title == "Café crème über alles"
+
+
+def test_retry_after_as_an_http_date() -> None:
+    import email.utils
+
+    import httpx
+
+    from propscope.crawl.fetch import _retry_after
+
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= _retry_after(httpx.Headers({"Retry-After": soon})) <= 30
+    assert _retry_after(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert _retry_after(httpx.Headers({"Retry-After": "soon"})) == 0.0
+    assert _retry_after(httpx.Headers({"Retry-After": "7"})) == 7.0

@@ -77,6 +77,9 @@ def _one_pass(urls: list[str], db: str, options: FetchOptions, detector: Detecto
         _say(err, f"error: {msg}" if msg.startswith(db) else f"error: {db}: {msg}")
         _summary(err, counts, None)
         return False
+    for level in ("errors", "warnings"):  # the store's own messages (analysis failed, unreadable date...)
+        for msg in getattr(report, level, None) or []:
+            _say(err, f"{level[:-1]}: {msg}")
     _summary(err, counts, report)
     return errors == 0 and not getattr(report, "failed", 0)
 

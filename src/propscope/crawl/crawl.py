@@ -53,11 +53,6 @@ def article_id(url: str) -> str:
     return "web-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-def _host(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
-
-
 def _names_of_host(*urls: str) -> set[str]:
     """What trafilatura may give as a site name when the page names none: host names, with port and www."""
     out = set()
@@ -81,8 +76,9 @@ def extract_article(
     """Make an Article from a fetched HTML page (trafilatura); raise InputError when it is not an article.
 
     ``url`` is the URL asked for (what ``seen`` checks), ``source`` the URL after redirects. The site is the
-    page's own site name, else ``site`` (the feed's), else the host name; ``published`` (the feed's date)
-    wins over the page's; the page's title wins over ``title``.
+    page's own site name, else ``site`` (the feed's), else None (the store then names the outlet after the
+    URL's registered domain); ``published`` (the feed's date) wins over the page's; the page's title wins
+    over ``title``.
     """
     if page.content_type not in _HTML_TYPES:
         raise InputError(page.url, f"not an HTML page (content type {page.content_type})")
@@ -97,7 +93,7 @@ def extract_article(
         else None
     return art.model_copy(update={
         "url": page.url,
-        "site": page_site or site or _host(page.final_url) or None,
+        "site": page_site or site,
         "published": published or art.published,
         "title": art.title or title,
     })

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 from urllib.robotparser import RobotFileParser
@@ -181,7 +182,10 @@ def _resolve(host: str, port: int) -> list[str]:
 
 def is_public_address(ip: str) -> bool:
     """True for a globally routable unicast address (not private, loopback, link-local, multicast...)."""
-    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     return addr.is_global and not addr.is_multicast
@@ -201,8 +205,10 @@ def _retry_after(headers: httpx.Headers) -> float:
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return 0.0
+    if when.tzinfo is None:  # HTTP dates are in GMT
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - time.time())
 
 
