@@ -72,8 +72,8 @@ Answer = tuple[int, dict[str, str], bytes]
 
 class NewsSite:
     """The server and its routes. ``routes`` maps a path to a function of the hit number (1, 2, ...) that
-    returns (status, headers, body); ``slow`` maps a path to seconds to wait before answering; ``stream``
-    lists paths answered without a Content-Length."""
+    returns (status, headers, body); ``slow`` maps a path to seconds to wait before answering; ``drip`` to
+    seconds to wait after each KB of the body; ``stream`` lists paths answered without a Content-Length."""
 
     def __init__(self) -> None:
         self.hits: list[Hit] = []
@@ -81,6 +81,7 @@ class NewsSite:
         self.routes: dict[str, Callable[[int], Answer]] = {}
         self.slow: dict[str, float] = {}
         self.stream: set[str] = set()
+        self.drip: dict[str, float] = {}
         self.robots = "User-agent: *\nDisallow: /private/\n"
         self._lock = threading.Lock()
         site = self
@@ -102,9 +103,13 @@ class NewsSite:
                 if path not in site.stream:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                step = 1024 if path in site.drip else 16384
                 try:
-                    for i in range(0, len(body), 16384):
-                        self.wfile.write(body[i:i + 16384])
+                    for i in range(0, len(body), step):
+                        self.wfile.write(body[i:i + step])
+                        if path in site.drip:
+                            self.wfile.flush()
+                            time.sleep(site.drip[path])
                 except OSError:  # the client gave up (size cap, timeout)
                     pass
 

@@ -414,3 +414,11 @@ def test_retry_after_as_an_http_date() -> None:
     assert _retry_after(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
     assert _retry_after(httpx.Headers({"Retry-After": "soon"})) == 0.0
     assert _retry_after(httpx.Headers({"Retry-After": "7"})) == 7.0
+
+
+def test_a_download_that_drips_in_hits_the_total_timeout(site: NewsSite) -> None:
+    site.drip["/big"] = 0.05  # each KB well within the read timeout, the whole page (300 KB) not in 0.25 s
+    started = time.monotonic()
+    err = get_error(site, "/big", read_timeout=1.0, total_timeout=0.25)
+    assert err.reason == "download took longer than 0.25 s"
+    assert time.monotonic() - started < 1.0
