@@ -159,7 +159,7 @@ def test_techniques_endpoint(client):
     data = r.json()
     assert [t["name"] for t in data] == list(TECHNIQUES)
     for t in data:
-        assert set(t) == {"name", "label", "definition", "colour"}
+        assert set(t) == {"name", "label", "definition", "colour", "short"}
         assert t["colour"].startswith("#") and len(t["colour"]) == 7 and t["definition"]
 
 
@@ -173,7 +173,10 @@ def test_healthz_and_openapi(client):
     docs = client.get("/docs")
     assert docs.status_code == 200 and '<script src="/static/api.js"' in docs.text  # offline reference
     assert client.get("/static/api.js").status_code == 200
-    assert client.get("/docs/swagger").status_code == 200
+    swagger = client.get("/docs/swagger", follow_redirects=False)  # it needed a CDN: now the offline page
+    assert swagger.status_code == 308 and swagger.headers["location"] == "/docs"
+    assert client.get("/redoc").status_code == 404
+    assert "default-src 'self'" in docs.headers["content-security-policy"]
 
 
 def test_page_and_static_files_are_served_without_any_external_resource(client):
@@ -240,9 +243,11 @@ def test_serve_command_binds_loopback_by_default(monkeypatch):
     assert seen["host"] == "127.0.0.1" and seen["port"] == 8000
     assert seen["app"].state.detector.name == "fake-detector 0 (tests)"
 
-    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9001"])
+    assert seen["app"].state.options.token is None and not seen["app"].state.options.allow_fetch
+
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9001", "--token", "s3cret"])
     assert result.exit_code == 0 and seen["host"] == "0.0.0.0" and seen["port"] == 9001
-    assert "other machines can reach this server" in result.output
+    assert seen["app"].state.options.token == "s3cret"
 
 
 # --- a real server on loopback --------------------------------------------------------------------------
