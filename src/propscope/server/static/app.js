@@ -2,7 +2,7 @@
  * /api/v1/fetch when the server allows it) and shows the technique spans.
  *
  * Views: each view is a <div class="ps-view" data-view=NAME> registered in VIEWS; the page URL holds the view
- * and its settings (?view=analyse&min=0.45&hide=Doubt,Slogans), so a copied link reproduces what is shown and
+ * and its settings (?view=analyse&min=0.45&hide=Doubt&hide=Slogans), so a copied link reproduces what is shown and
  * Back works. A later view (Explore) registers itself the same way.
  *
  * Security: article text, titles and every string that comes back from the server are put into the page
@@ -105,7 +105,7 @@
     const q = new URLSearchParams(location.search);
     const view = VIEWS[q.get("view")] ? q.get("view") : "analyse";
     const min = q.has("min") ? Number(q.get("min")) : null;
-    const hide = (q.get("hide") || "").split(",").filter(Boolean);
+    const hide = q.getAll("hide").filter(Boolean);  // technique names hold commas: one parameter each
     return { view, min: Number.isFinite(min) && min >= 0 && min <= 1 ? min : null, hide };
   }
 
@@ -116,8 +116,8 @@
     const def = defaultThreshold();
     if (Math.abs(state.threshold - def) > 1e-9) q.set("min", state.threshold.toFixed(2));
     else q.delete("min");
-    if (state.hidden.size) q.set("hide", [...state.hidden].sort().join(","));
-    else q.delete("hide");
+    q.delete("hide");
+    for (const name of [...state.hidden].sort()) q.append("hide", name);
     const url = `${location.pathname}?${q.toString()}`;
     if (url !== location.pathname + location.search) history.replaceState(null, "", url);
   }
@@ -435,8 +435,10 @@
 
   function badge(span) {
     const info = techniqueInfo(span.technique);
-    const b = el("span", { class: "ps-badge", "data-span": String(span.index) },
-      `${info.short || info.label} ${pct(span.confidence)}`);
+    // drawn by CSS from data-label, so that the article's text (to read, copy or search) stays the article's;
+    // screen readers get technique and confidence from the tooltip tied to the focused span
+    const b = el("span", { class: "ps-badge", "data-span": String(span.index), "aria-hidden": "true",
+      "data-label": `${info.short || info.label} ${pct(span.confidence)}` });
     b.style.borderColor = safeColour(info.colour);
     return b;
   }
