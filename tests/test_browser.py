@@ -394,6 +394,10 @@ def test_long_work_shows_progress_and_can_be_cancelled(browser, tmp_path):
 def fake_crawl(monkeypatch):
     """The crawl work's fetcher, stood in for (the server runs in this process)."""
     def fetch_article(url: str, allow_private: bool = False) -> Article:
+        if "evil" in url:  # a hostile page: its text and title come back from the server, not from the user
+            return Article(id="<b>x</b>", url=url, title="<img src=x onerror=\"window.__xss=6\">",
+                           text="<script>window.__xss=7</script> terrorists\n\n"
+                                "<img src=x onerror=\"window.__xss=8\"> the terrorists will wisen up")
         return Article(id="fetched", url=url, text="Truce talks\n\nThe terrorists will wisen up, he said.")
 
     module = types.ModuleType("propscope.crawl")
@@ -416,6 +420,16 @@ def test_url_input_only_when_the_server_allows_fetching(page, browser, fake_craw
         assert pg.input_value("#article-text").startswith("Truce talks")
         _save(pg, tmp_path, "analyse-fetched.png")
         assert axe_violations(pg) == []
+
+        pg.fill("#article-url", "https://evil.example/page?<script>window.__xss=9</script>")
+        pg.click("#fetch-button")
+        pg.wait_for_function("() => document.getElementById('article-view').textContent.includes('onerror')")
+        pg.hover("mark.ps-span >> nth=0")
+        pg.wait_for_timeout(200)
+        assert pg.evaluate("typeof window.__xss") == "undefined"
+        for tag in ("script", "img"):
+            assert pg.locator(f"#article-view {tag}").count() == 0, tag
+        assert "<script>window.__xss=7</script>" in pg.inner_text("#article-view")
         context.close()
 
 

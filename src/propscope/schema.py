@@ -39,12 +39,12 @@ class Article(BaseModel):
 
     id: str = Field(description="article id: from the file name (article<ID>.txt), the input, or a hash")
     text: str = Field(description="title line, blank line, body; every offset indexes into this text")
-    title: str | None = None
+    title: str | None = Field(default=None, description="the title: first line of a text, or the page title")
     url: str | None = Field(default=None, description="where the article comes from, when known")
     source: str | None = Field(default=None, description="file path or other origin of the article")
-    site: str | None = None
+    site: str | None = Field(default=None, description="site name of an HTML page, when known")
     published: str | None = Field(default=None, description="publication date, ISO 8601, when known")
-    author: str | None = None
+    author: str | None = Field(default=None, description="author, when known")
     format: str | None = Field(default=None, description="reader that produced it: text, html, jsonl")
     cleaning: CleaningReport | None = None
 
