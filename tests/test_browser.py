@@ -295,6 +295,51 @@ def test_threshold_slider_starts_at_the_models_threshold_and_lives_in_the_url(br
         context.close()
 
 
+def test_chart_labels_are_never_cut(page):
+    """Every label of the chart module lies inside its drawing, whatever its length; grouped bars too."""
+    labels = [t["label"] for t in page.evaluate("fetch('/api/v1/techniques').then(r => r.json())")]
+    result = page.evaluate("""(labels) => {
+        const box = document.createElement('div');
+        box.style.width = '260px';
+        document.body.append(box);
+        PSChart.figure(box, {caption: 'test',
+                             series: [{name: 'outlet A', colour: '#5500ff'},
+                                      {name: 'outlet B with a long name', colour: '#739900'}],
+                             rows: labels.map((l, i) => ({label: l, values: [i * 1000, 14000 - i]}))});
+        const svg = box.querySelector('svg');
+        const width = svg.viewBox.baseVal.width;
+        const texts = [...svg.querySelectorAll('text')].map(t => {
+            const b = t.getBBox();
+            return {text: t.textContent, left: b.x, right: b.x + b.width};
+        });
+        const button = box.querySelector('figcaption button');
+        button.click();
+        const cells = [...box.querySelectorAll('table tbody th')].map(th => th.textContent);
+        return {width, texts, cells, tableShown: !box.querySelector('.ps-figure-table').hidden,
+                chartHidden: box.querySelector('.ps-figure-chart').hidden,
+                expanded: button.getAttribute('aria-expanded')};
+    }""", labels)
+    shown = [t["text"] for t in result["texts"]]
+    for label in labels:
+        assert label in shown, label  # the whole label, not "xaggeration / minimisati..."
+    assert "Whataboutism / straw man / red herring" in shown
+    for t in result["texts"]:
+        assert t["left"] >= 0 and t["right"] <= result["width"] + 0.5, t
+    assert result["cells"] == labels
+    assert result["tableShown"] and result["chartHidden"] and result["expanded"] == "true"
+
+
+def test_narrow_screen(browser, base_url, tmp_path):
+    context, pg = _open(browser, base_url + "/", viewport=(420, 900))
+    pg.fill("#article-text", SAMPLE.read_text(encoding="utf-8"))
+    pg.click("#analyze-button")
+    pg.wait_for_selector("#article-view mark.ps-span")
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 420  # nothing runs off the side
+    _save(pg, tmp_path, "analyse-narrow.png")
+    assert axe_violations(pg) == []
+    context.close()
+
+
 def test_article_text_is_escaped_and_nothing_runs(page, tmp_path):
     evil = ("Breaking: terrorists strike <script>window.__xss=1</script> again\n\n"
             "The terrorists <img src=x onerror=\"window.__xss=2\"> will wisen up "

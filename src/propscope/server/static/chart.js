@@ -47,16 +47,16 @@ window.PSChart = (function () {
     const values = [];
     rows.forEach((r, i) => {
       const y = PAD + i * rowH;
-      const label = svg("text", { x: 0, y: y + FONT, "font-size": FONT, class: "ps-chart-label" }, r.label);
+      const label = svg("text", { x: PAD, y: y + FONT, "font-size": FONT, class: "ps-chart-label" }, r.label);
       root.append(label);
       width = Math.max(width, label.getComputedTextLength());
       series.forEach((s, k) => {
         const v = Number(r.values[k]) || 0;
         const by = y + FONT + 4 + k * (BAR + GAP);
         const w = Math.max(v > 0 ? 2 : 0, (barMax * v) / max);
-        const bar = svg("rect", { x: 0, y: by, width: w, height: BAR, rx: 2, fill: safeColour(r.colour || s.colour) });
+        const bar = svg("rect", { x: PAD, y: by, width: w, height: BAR, rx: 2, fill: safeColour(r.colour || s.colour) });
         bar.append(svg("title", {}, `${r.label}${s.name ? ` (${s.name})` : ""}: ${fmt(v)}`));
-        const value = svg("text", { x: w + 4, y: by + BAR - 2, "font-size": FONT - 1, class: "ps-chart-value" },
+        const value = svg("text", { x: PAD + w + 4, y: by + BAR - 2, "font-size": FONT - 1, class: "ps-chart-value" },
           fmt(v) + (series.length > 1 && s.name ? ` ${s.name}` : ""));
         root.append(bar, value);
         values.push([value, w]);
@@ -64,8 +64,9 @@ window.PSChart = (function () {
     });
     for (const [node, w] of values) width = Math.max(width, w + 4 + node.getComputedTextLength());
     const height = PAD * 2 + rows.length * rowH - ROW_GAP;
-    root.setAttribute("viewBox", `0 0 ${Math.ceil(width + PAD)} ${Math.ceil(height)}`);
-    root.setAttribute("width", String(Math.ceil(width + PAD)));
+    // a margin of PAD on both sides: some glyphs reach a little left of their text's x
+    root.setAttribute("viewBox", `0 0 ${Math.ceil(width + 2 * PAD)} ${Math.ceil(height)}`);
+    root.setAttribute("width", String(Math.ceil(width + 2 * PAD)));
     root.setAttribute("height", String(Math.ceil(height)));
     return root;
   }
