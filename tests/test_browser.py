@@ -340,6 +340,36 @@ def test_narrow_screen(browser, base_url, tmp_path):
     context.close()
 
 
+def test_views_switch_with_the_url_and_back_works(page, base_url):
+    """A second view (as the Explore view will) registers itself; its link and Back/Forward switch views."""
+    page.fill("#article-text", SAMPLE.read_text(encoding="utf-8"))
+    page.click("#analyze-button")
+    page.wait_for_selector("#article-view mark.ps-span")
+    page.click("#legend li[data-technique='Loaded_Language'] .ps-toggle")
+    analyse_url = page.url
+    page.evaluate("""() => {
+        const div = document.createElement('div');
+        div.id = 'view-test';
+        div.append('A test view');
+        window.entered = [];
+        propscopePage.registerView('test', {label: 'Test view', element: div,
+                                            enter: (q) => window.entered.push(q.get('view'))});
+    }""")
+    page.click("#view-links a[data-view='test']")
+    assert page.url.endswith("/?view=test")
+    assert page.locator("#view-test").is_visible() and page.locator("#view-analyse").is_hidden()
+    assert page.get_attribute("#view-links a[data-view='test']", "aria-current") == "page"
+    assert page.evaluate("window.entered") == ["test"]
+    page.go_back()
+    page.wait_for_selector("#view-analyse:not([hidden])")
+    assert page.url == analyse_url and page.locator("#view-test").is_hidden()
+    assert page.locator("mark.ps-t-Loaded_Language").count() == 0  # its settings came back with it
+    assert page.locator("mark.ps-t-Name_Calling_Labeling").count() >= 5
+    page.go_forward()
+    page.wait_for_selector("#view-test:not([hidden])")
+    assert page.js_errors == []
+
+
 def test_article_text_is_escaped_and_nothing_runs(page, tmp_path):
     evil = ("Breaking: terrorists strike <script>window.__xss=1</script> again\n\n"
             "The terrorists <img src=x onerror=\"window.__xss=2\"> will wisen up "
@@ -378,6 +408,7 @@ def test_uploaded_file_replaces_the_text_and_errors_clear_results(page, tmp_path
     html.write_text(f"<html><head><title>Putin hopes terrorists in Idlib will wisen up</title></head>"
                     f"<body><article><h1>Putin hopes terrorists in Idlib will wisen up</h1>{paras}</article>"
                     f"</body></html>", encoding="utf-8")
+    page.evaluate("document.getElementById('status').textContent = ''")  # the last "Done" is not this one
     page.set_input_files("#article-file", str(html))
     page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Done')")
     assert "civilians reside in Idlib" in page.inner_text("#article-view")

@@ -1,9 +1,10 @@
 /* propscope web page: the analyser view. It sends an article to POST /api/v1/analyze (or a URL to
  * /api/v1/fetch when the server allows it) and shows the technique spans.
  *
- * Views: each view is a <div class="ps-view" data-view=NAME> registered in VIEWS; the page URL holds the view
- * and its settings (?view=analyse&min=0.45&hide=Doubt&hide=Slogans), so a copied link reproduces what is shown and
- * Back works. A later view (Explore) registers itself the same way.
+ * Views: each view is a <div class="ps-view" data-view=NAME> with a link in the view switcher; the page URL
+ * holds the view and its settings (?view=analyse&min=0.45&hide=Doubt&hide=Slogans), so a copied link
+ * reproduces what is shown and Back works. Another script (a later Explore view) adds its view with
+ * window.propscopePage.registerView(name, {label, element, enter}) before the page starts, or after.
  *
  * Security: article text, titles and every string that comes back from the server are put into the page
  * with textContent / createTextNode only, never as HTML. Colours are checked against #rrggbb.
@@ -101,6 +102,22 @@
 
   const VIEWS = { analyse: { enter() {} } };
 
+  /* Add a view: ``element`` is its container (hidden unless current), ``enter(params)`` runs when it is
+   * shown, with the page URL's URLSearchParams. A link is added to the view switcher. */
+  function registerView(name, { label, element, enter }) {
+    element.classList.add("ps-view");
+    element.dataset.view = name;
+    element.hidden = true;
+    if (!element.parentNode) $("main").append(element);
+    VIEWS[name] = { enter: enter || (() => {}) };
+    if (!document.querySelector(`#view-links a[data-view="${CSS.escape(name)}"]`)) {
+      const a = el("a", { href: `?view=${encodeURIComponent(name)}`, "data-view": name }, label || name);
+      a.addEventListener("click", onViewLink);
+      $("view-links").append(el("li", null, a));
+    }
+    if (document.body.dataset.ready === "1" && readUrl().view === name) applyUrl();
+  }
+
   function readUrl() {
     const q = new URLSearchParams(location.search);
     const view = VIEWS[q.get("view")] ? q.get("view") : "analyse";
@@ -128,7 +145,7 @@
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     });
-    VIEWS[name].enter();
+    VIEWS[name].enter(new URLSearchParams(location.search));
   }
 
   function applyUrl() {
@@ -138,20 +155,20 @@
     $("threshold").value = String(state.threshold);
     updateThresholdLabel();
     showView(u.view);
-    if (state.analysis) render();
+    if (state.analysis && u.view === "analyse") render();
+  }
+
+  /* A view link changes the view with a new history entry, so Back returns to the previous view. */
+  function onViewLink(e) {
+    e.preventDefault();
+    const name = e.currentTarget.dataset.view;
+    if (readUrl().view === name) return;
+    history.pushState(null, "", `${location.pathname}?view=${encodeURIComponent(name)}`);
+    applyUrl();
   }
 
   function wireViews() {
-    document.querySelectorAll("#view-links a").forEach((a) => {
-      a.addEventListener("click", (e) => {
-        e.preventDefault();
-        const q = new URLSearchParams(location.search);
-        if (q.get("view") === a.dataset.view) return;
-        q.set("view", a.dataset.view);
-        history.pushState(null, "", `${location.pathname}?${q.toString()}`);
-        applyUrl();
-      });
-    });
+    document.querySelectorAll("#view-links a").forEach((a) => a.addEventListener("click", onViewLink));
     window.addEventListener("popstate", applyUrl);
   }
 
@@ -689,6 +706,9 @@
     document.body.dataset.ready = "1";
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  window.propscopePage = { registerView, el, readJson, describeError, authHeaders,
+    techniques: () => state.techniques, model: () => state.model };
+  // after every deferred script has run, so that they can register their views first
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();
