@@ -423,7 +423,7 @@ def test_uploaded_file_replaces_the_text_and_errors_clear_results(page, tmp_path
                                            "buffer": b"<html><body></body></html>"})
     err = page.locator("#error")
     err.wait_for(state="visible")
-    assert "HTTP 422" in err.inner_text()
+    assert err.inner_text() == "Could not analyse empty.html: no article text found in HTML (HTTP 422)"
     assert page.locator("#results").is_hidden() and page.locator("mark.ps-span").count() == 0
     _save(page, tmp_path, "analyse-error.png")
     assert axe_violations(page) == []

@@ -86,10 +86,10 @@
     }
   }
 
-  function describeError(status, payload) {
+  function describeError(status, payload, what) {
     let detail = payload && payload.detail;
     if (typeof detail !== "string") detail = JSON.stringify(detail);
-    return `The server refused the request (HTTP ${status}): ${detail}`;
+    return `${what ? `Could not analyse ${what}` : "The server refused the request"}: ${detail} (HTTP ${status})`;
   }
 
   function authHeaders() {
@@ -266,7 +266,7 @@
   }
 
   /* POST ``body`` to ``path`` and show the Analysis that comes back. */
-  async function run(path, body, label, after) {
+  async function run(path, body, label, after, what) {
     if (state.busy) {
       setStatus("An analysis is still running: wait for it or cancel it first.");
       return;
@@ -292,7 +292,7 @@
       const data = await readJson(r);
       if (!r.ok) {
         setStatus("");
-        showError(describeError(r.status, data));
+        showError(describeError(r.status, data, what));
         if (r.status === 401) askToken("The server did not accept the token: enter it again.");
         return;
       }
@@ -336,7 +336,7 @@
     run(`${API}/fetch`, { url }, "Fetching and analysing", (a) => {
       $("article-text").value = a.article.text;
       $("article-title").value = "";
-    });
+    }, url);
   }
 
   /* A chosen file replaces the text in the form (HTML: with the article text the server took out of it). */
@@ -358,7 +358,7 @@
       $("article-text").value = isHtml ? "" : content;
       run(`${API}/analyze`, isHtml ? { html: content } : { text: content }, `Analysing ${file.name}`, (a) => {
         if (isHtml) $("article-text").value = a.article.text;
-      });
+      }, file.name);
     };
     reader.readAsText(file);
   }
