@@ -276,9 +276,13 @@ def test_threshold_slider_starts_at_the_models_threshold_and_lives_in_the_url(br
         assert "min=0.80" in pg.url
         pg.click("#legend li[data-technique='Name_Calling,Labeling'] .ps-toggle")
         link = pg.url
+        assert pg.locator("#show-all").is_visible()
         assert "hide=Name_Calling%2CLabeling" in link or "hide=Name_Calling,Labeling" in link
         pg.click("#threshold-reset")
         assert pg.input_value("#threshold") == "0.7" and "min=" not in pg.url
+        pg.click("#show-all")  # one click to every span the model reported
+        assert pg.input_value("#threshold") == "0" and _badges(pg).count("Fear 66%") == n_fear
+        assert pg.locator("#show-all").is_hidden()
         context.close()
 
         # a copied link reproduces the settings

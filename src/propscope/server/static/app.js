@@ -395,6 +395,7 @@
     if (above < total) text += ` (${total - above} more below: lower the slider to see them)`;
     if (shown < above) text += `; ${above - shown} switched off in the legend`;
     $("summary").textContent = `${text} · model ${a.model || "?"}`;
+    $("show-all").hidden = above === total;
     writeUrl();
   }
 
@@ -695,6 +696,11 @@
     });
     $("show-badges").addEventListener("change", () => {
       $("article-view").classList.toggle("ps-no-badges", !$("show-badges").checked);
+    });
+    $("show-all").addEventListener("click", () => {
+      $("threshold").value = "0";
+      onThreshold();
+      $("threshold").focus();
     });
     $("legend-all").addEventListener("click", () => setAll(true));
     $("legend-none").addEventListener("click", () => setAll(false));
