@@ -67,6 +67,10 @@ def fake_crawl(monkeypatch):
             raise InputError(url, "refused: 127.0.0.1 is a loopback address (use --allow-private)")
         if "down.example" in url:
             raise ConnectionError("connection refused")
+        if "nohost.example" in url:  # as propscope.crawl's FetchError does
+            err = InputError(url, "cannot resolve host nohost.example")
+            err.unreachable = True  # type: ignore[attr-defined]
+            raise err
         return Article(id="fetched", text="Terrorists strike\n\nThe terrorists will wisen up.", url=url)
 
     module = types.ModuleType("propscope.crawl")
@@ -88,6 +92,8 @@ def test_fetch_calls_the_fetcher_and_analyses_the_page(fake_crawl):
         assert r.status_code == 422 and "loopback" in r.json()["detail"]
         r = c.post("/api/v1/fetch", json={"url": "https://down.example/x"})
         assert r.status_code == 502 and "connection refused" in r.json()["detail"]
+        r = c.post("/api/v1/fetch", json={"url": "https://nohost.example/x"})
+        assert r.status_code == 502 and "cannot resolve host" in r.json()["detail"]
         for bad in ("file:///etc/passwd", "javascript:alert(1)", "example.org"):
             r = c.post("/api/v1/fetch", json={"url": bad})
             assert r.status_code == 422 and "not an http(s) address" in r.json()["detail"], bad
@@ -173,3 +179,36 @@ def test_serve_refuses_a_public_address_without_a_token(monkeypatch):
     assert result.exit_code == 0, result.output
     opts = seen["app"].state.options
     assert opts.token == "env-token" and opts.allow_fetch and opts.allow_private
+
+
+def test_the_real_fetcher_refuses_loopback_unless_allowed():
+    """With propscope.crawl present (the crawl work), the route wires the real fetcher: a page on this
+    machine is refused by default and fetched with --allow-private."""
+    pytest.importorskip("propscope.crawl", reason="propscope.crawl (the fetcher) is not in this checkout")
+    from server_fixtures import SAMPLE, running_server
+
+    page = "".join(f"<p>{p}</p>" for p in SAMPLE.read_text(encoding="utf-8").split("\n\n")[1:] if p.strip())
+    site = FastAPIPage(f"<html><head><title>Idlib</title></head><body><article><h1>Idlib</h1>{page}"
+                       "</article></body></html>")
+    with running_server(site.app) as origin:
+        with _client(allow_fetch=True) as c:
+            r = c.post("/api/v1/fetch", json={"url": origin + "/story"})
+            assert r.status_code == 422, r.text
+            assert "127.0.0.1" in r.json()["detail"] or "loopback" in r.json()["detail"].lower()
+        with _client(allow_fetch=True, allow_private=True) as c:
+            r = c.post("/api/v1/fetch", json={"url": origin + "/story"})
+            assert r.status_code == 200, r.text
+            assert "civilians reside in Idlib" in r.json()["article"]["text"]
+            assert r.json()["spans"]
+
+
+class FastAPIPage:
+    """A one-page web site (robots.txt allows everything) to fetch from in tests."""
+
+    def __init__(self, html: str) -> None:
+        from fastapi import FastAPI
+        from fastapi.responses import HTMLResponse, PlainTextResponse
+
+        self.app = FastAPI()
+        self.app.get("/robots.txt")(lambda: PlainTextResponse("User-agent: *\nAllow: /\n"))
+        self.app.get("/story")(lambda: HTMLResponse(html))

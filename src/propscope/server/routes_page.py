@@ -103,8 +103,11 @@ def make_router(current_detector: Callable[[Request], Any],
         try:
             article = await run_in_threadpool(fetch_article, req.url.strip(),
                                               allow_private=options.allow_private)
-        except InputError:
-            raise  # 422 with its reason (refused address, not an article...)
+        except InputError as e:
+            if getattr(e, "unreachable", False):  # crawl's FetchError: no connection to the host at all
+                raise HTTPException(status_code=502, detail=f"could not fetch {e.source[:200]}: {e.reason}"
+                                    [:500]) from None
+            raise  # 422 with its reason (refused address, HTTP error, not an article...)
         except Exception as e:  # noqa: BLE001 - any download failure is the client's answer
             detail = f"could not fetch {req.url[:200]}: {e}"[:500]
             raise HTTPException(status_code=502, detail=detail) from None
