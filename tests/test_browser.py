@@ -130,6 +130,19 @@ def _open(browser, url: str, viewport=(1280, 1000)):
     return context, pg
 
 
+def test_axe_finds_a_planted_violation(page):
+    """The accessibility check bites: low-contrast text and an unlabelled input are reported."""
+    page.evaluate("""() => {
+        const p = document.createElement('p');
+        p.textContent = 'pale text';
+        p.style.color = '#dddddd';
+        const input = document.createElement('input');
+        document.querySelector('main').append(p, input);
+    }""")
+    found = " ".join(axe_violations(page))
+    assert "color-contrast" in found and "label" in found
+
+
 def test_sample_article_is_highlighted(page, base_url, tmp_path):
     text = SAMPLE.read_text(encoding="utf-8")
     _save(page, tmp_path, "analyse-empty.png")
