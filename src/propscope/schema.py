@@ -37,14 +37,14 @@ class Article(BaseModel):
     """A news article. ``text`` holds the title line, a blank line and the body, as in PTC files;
     every offset that propscope reports indexes into this text."""
 
-    id: str
-    text: str
-    title: str | None = None
-    url: str | None = None
+    id: str = Field(description="article id: from the file name (article<ID>.txt), the input, or a hash")
+    text: str = Field(description="title line, blank line, body; every offset indexes into this text")
+    title: str | None = Field(default=None, description="the title: first line of a text, or the page title")
+    url: str | None = Field(default=None, description="where the article comes from, when known")
     source: str | None = Field(default=None, description="file path or other origin of the article")
-    site: str | None = None
+    site: str | None = Field(default=None, description="site name of an HTML page, when known")
     published: str | None = Field(default=None, description="publication date, ISO 8601, when known")
-    author: str | None = None
+    author: str | None = Field(default=None, description="author, when known")
     format: str | None = Field(default=None, description="reader that produced it: text, html, jsonl")
     cleaning: CleaningReport | None = None
 
@@ -54,11 +54,11 @@ class Span(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    start: int = Field(ge=0)
-    end: int
-    technique: str
-    confidence: float = Field(ge=0.0, le=1.0)
-    text: str
+    start: int = Field(ge=0, description="offset of the first character in article.text")
+    end: int = Field(description="offset just past the last character")
+    technique: str = Field(description="one of the 14 PTC technique names (GET /api/v1/techniques)")
+    confidence: float = Field(ge=0.0, le=1.0, description="P(span) x P(technique | span), from the model")
+    text: str = Field(description="article.text[start:end]")
 
     @model_validator(mode="after")
     def _check(self) -> Span:
@@ -74,8 +74,8 @@ class Sentence(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    start: int = Field(ge=0)
-    end: int
+    start: int = Field(ge=0, description="offset of the sentence's first character in article.text")
+    end: int = Field(description="offset just past the sentence")
     score: float = Field(ge=0.0, le=1.0, description="probability that the sentence holds a technique span")
     n_spans: int = Field(default=0, ge=0, description="number of spans overlapping the sentence")
 
@@ -83,11 +83,11 @@ class Sentence(BaseModel):
 class Analysis(BaseModel):
     """An article and the technique spans found in it, sorted by (start, end, technique)."""
 
-    schema_version: str = SCHEMA_VERSION
-    article: Article
-    spans: list[Span] = Field(default_factory=list)
+    schema_version: str = Field(default=SCHEMA_VERSION, description="version of this JSON layout")
+    article: Article = Field(description="the article as read and cleaned")
+    spans: list[Span] = Field(default_factory=list, description="technique spans, by (start, end, technique)")
     model: str | None = Field(default=None, description="name and version of the detector used")
-    sentences: list[Sentence] = Field(default_factory=list)
+    sentences: list[Sentence] = Field(default_factory=list, description="every sentence with its score")
     score: float | None = Field(
         default=None, ge=0.0, le=1.0, description="article propaganda score (see propscope.detect.scores)"
     )

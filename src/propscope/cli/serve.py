@@ -9,8 +9,6 @@ import typer
 
 from . import app
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
 
 @app.command()
 def serve(
@@ -25,24 +23,44 @@ def serve(
         help="Analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else 2 x CPUs, max 8).",
         min=1)] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning...")] = "info",
+    token: Annotated[str | None, typer.Option(
+        help="Access token that analysis and fetches must send (Authorization: Bearer TOKEN); default "
+             "$PROPSCOPE_TOKEN. Required when --host is not a loopback address.")] = None,
+    allow_fetch: Annotated[bool, typer.Option(
+        "--allow-fetch", help="Let the page and POST /api/v1/fetch have the server download a URL.")] = False,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="With --allow-fetch: also fetch private, loopback and link-local addresses."
+    )] = False,
+    fetches_per_minute: Annotated[int, typer.Option(
+        help="With --allow-fetch: at most this many fetches a minute from one client.", min=1)] = 10,
 ) -> None:
     """Serve the web page (/) and the REST API (/api/v1/analyze, /docs) with the model loaded once."""
     import uvicorn
 
     from ..detect.base import load_detector
     from ..errors import ModelNotInstalledError
+    from ..server.access import TOKEN_ENV, ServeOptions, is_loopback, token_from
     from ..server.app import create_app
 
+    secret = token_from(token)
+    if secret is None and not is_loopback(host):
+        typer.echo(f"propscope serve: listening on {host} lets other machines in, so a token is required: "
+                   f"give --token TOKEN or set ${TOKEN_ENV} (for example to the output of "
+                   "`python -c 'import secrets; print(secrets.token_urlsafe())'`)", err=True)
+        raise typer.Exit(2)
+    if allow_private and not allow_fetch:
+        typer.echo("propscope serve: --allow-private has no effect without --allow-fetch", err=True)
+    options = ServeOptions(token=secret, allow_fetch=allow_fetch, allow_private=allow_private,
+                           fetches_per_minute=fetches_per_minute)
     try:
         detector = load_detector(model)
     except ModelNotInstalledError as e:
         typer.echo(f"propscope serve: {e}", err=True)
         raise typer.Exit(1) from None
-    if host not in _LOOPBACK:
-        typer.echo(f"propscope serve: warning: listening on {host}; other machines can reach this server "
-                   "(it has no authentication).", err=True)
     shown = f"[{host}]" if ":" in host else host
-    typer.echo(f"propscope serve: model {detector.name}; open http://{shown}:{port}/ (Ctrl+C stops)",
-               err=True)
-    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency),
+    typer.echo(f"propscope serve: model {detector.name}; open http://{shown}:{port}/ (Ctrl+C stops)"
+               + ("; the page asks for the token" if secret else "")
+               + ("; URL fetching on" if allow_fetch else ""), err=True)
+    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
+                           options=options),
                 host=host, port=port, log_level=log_level)

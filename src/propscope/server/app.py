@@ -16,19 +16,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__
 from ..detect.base import Detector, load_detector
 from ..errors import InputError
-from ..schema import Analysis
+from ..schema import Analysis, Article
 from ..techniques import all_techniques
+from .access import RateLimiter, ServeOptions, require_token
+from .routes_page import make_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_MAX_BODY_BYTES = 2_000_000
@@ -92,6 +93,7 @@ class TechniqueInfo(BaseModel):
     label: str
     definition: str
     colour: str = Field(description="CSS colour, #rrggbb")
+    short: str = Field(description="one-word label shown on each highlighted span")
 
 
 class Health(BaseModel):
@@ -204,9 +206,9 @@ class BodyLimitMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Adds nosniff and, except on the OpenAPI viewer pages, a strict Content-Security-Policy."""
+    """Adds nosniff, no-referrer and a strict Content-Security-Policy to every response."""
 
-    def __init__(self, app, skip_csp: tuple[str, ...] = ("/docs/swagger", "/redoc")):
+    def __init__(self, app, skip_csp: tuple[str, ...] = ()):
         self.app = app
         self.skip_csp = skip_csp
 
@@ -214,7 +216,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = not scope.get("path", "").startswith(self.skip_csp)
+        csp = not (self.skip_csp and scope.get("path", "").startswith(self.skip_csp))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -287,7 +289,6 @@ def _article_id(req: AnalyzeRequest) -> str:
 
 def _analyze(req: AnalyzeRequest, detector: Detector, gate: threading.Semaphore) -> dict[str, Any]:
     """Read, detect, build the Analysis JSON. Runs in a worker thread (CPU-bound)."""
-    from ..pipeline import to_analysis
     from ..read import article_from_html, article_from_text
 
     aid = _article_id(req)
@@ -298,6 +299,13 @@ def _analyze(req: AnalyzeRequest, detector: Detector, gate: threading.Semaphore)
         article = article_from_html(req.html or "", id=aid, url=req.url, source="api", clean=req.clean)
         if req.title:
             article = article.model_copy(update={"title": req.title})
+    return _analyse_article(article, detector, gate)
+
+
+def _analyse_article(article: Article, detector: Detector, gate: threading.Semaphore) -> dict[str, Any]:
+    """Detect (at most ``gate`` at once) and build the Analysis JSON of one article."""
+    from ..pipeline import to_analysis
+
     with gate:
         predictions = detector.detect([article.text])[0]
     analysis: Analysis = to_analysis(article, predictions, detector.name)
@@ -310,11 +318,13 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     model_dir: str | os.PathLike[str] | None = None,
     concurrent_analyses: int | None = None,
+    options: ServeOptions | None = None,
 ):
     """Build the app. ``detector`` is used as is; when None, ``load_detector(model_dir)`` runs once at
     start-up (and raises ModelNotInstalledError when no model is installed). At most
     ``concurrent_analyses`` analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else
-    twice the CPU count, at most 8); the others wait their turn."""
+    twice the CPU count, at most 8); the others wait their turn. ``options``: token, URL fetching (off by
+    default), see ``propscope.server.access``."""
     if concurrent_analyses is None:
         concurrent_analyses = default_concurrency()
 
@@ -333,7 +343,8 @@ def create_app(
             "`propscope analyze`. The web page is at `/`."
         ),
         lifespan=lifespan,
-        docs_url=None,  # /docs is the offline reference below; Swagger UI (from a CDN) is at /docs/swagger
+        docs_url=None,  # /docs is the offline reference below (Swagger UI and ReDoc would need a CDN)
+        redoc_url=None,
     )
     app.state.detector = detector
     # A few analyses at once overlap tokenising and decoding with the model's own threads; many more only
@@ -341,6 +352,8 @@ def create_app(
     app.state.concurrent_analyses = max(1, concurrent_analyses)
     app.state.detect_gate = threading.BoundedSemaphore(max(1, concurrent_analyses))
     app.state.max_body_bytes = max_body_bytes
+    app.state.options = options = options or ServeOptions()
+    app.state.fetch_limiter = RateLimiter(options.fetches_per_minute)
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(InputError, _input_error_handler)
@@ -360,7 +373,8 @@ def create_app(
     }
 
     @app.post(f"{API_PREFIX}/analyze", response_model=Analysis, responses=error_responses,
-              summary="Find propaganda techniques in one article", tags=["api"])
+              summary="Find propaganda techniques in one article", tags=["api"],
+              dependencies=[Depends(require_token)])
     async def analyze(req: AnalyzeRequest, request: Request) -> JSONResponse:
         det = current_detector(request)
         payload = await run_in_threadpool(_analyze, req, det, request.app.state.detect_gate)
@@ -369,8 +383,8 @@ def create_app(
     @app.get(f"{API_PREFIX}/techniques", response_model=list[TechniqueInfo],
              summary="The 14 PTC techniques with label, definition and colour", tags=["api"])
     async def techniques() -> list[TechniqueInfo]:
-        return [TechniqueInfo(name=t.name, label=t.label, definition=t.definition, colour=t.colour)
-                for t in all_techniques()]
+        return [TechniqueInfo(name=t.name, label=t.label, definition=t.definition, colour=t.colour,
+                              short=t.short) for t in all_techniques()]
 
     @app.get("/healthz", response_model=Health, summary="Liveness, model name and limits", tags=["ops"])
     async def healthz(request: Request) -> Health:
@@ -391,8 +405,10 @@ def create_app(
         return FileResponse(STATIC_DIR / "api.html", media_type="text/html; charset=utf-8")
 
     @app.get("/docs/swagger", include_in_schema=False)
-    async def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="propscope REST API - Swagger UI")
+    async def swagger() -> RedirectResponse:  # Swagger UI needed a CDN; the offline reference replaces it
+        return RedirectResponse("/docs", status_code=308)
+
+    app.include_router(make_router(current_detector, _analyse_article))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -31,7 +31,7 @@
     for (const [name, prop] of Object.entries(s.properties)) {
       const req = (s.required || []).includes(name) ? " (required)" : "";
       table.append(el("tr", null, el("td", null, el("code", null, name + req)), el("td", null, typeOf(spec, prop)),
-        el("td", null, resolve(spec, prop).description || "")));
+        el("td", null, prop.description || resolve(spec, prop).description || "")));
     }
     return table;
   }
@@ -51,7 +51,7 @@
           sec.append(el("h3", null, "Request body (JSON)"), fieldsTable(spec, body.schema));
           const examples = resolve(spec, body.schema).examples || [];
           if (examples.length) {
-            const ex = JSON.stringify({ text: "Title\n\nThe article body..." });
+            const ex = JSON.stringify(examples[0].text ? { text: "Title\n\nThe article body..." } : examples[0]);
             sec.append(el("h3", null, "Example"),
               el("pre", "ps-api-pre", `curl -s -X POST ${location.origin}${path} \\\n` +
                 `  -H 'content-type: application/json' -d '${ex}'`));
@@ -70,6 +70,24 @@
         root.append(sec);
       }
     }
+    // The data types the API sends and takes, field by field (an Analysis, its Article, Span, Sentence...).
+    const types = el("section", "ps-api-op");
+    types.id = "types";
+    types.append(el("h2", null, "Data types"),
+      el("p", null, "Every analysis is an Analysis, the same JSON as `propscope analyze --format json`; " +
+        "offsets index into article.text (Unicode code points, end exclusive)."));
+    const skip = /^(HTTPValidationError|ValidationError)$/;
+    const names = Object.keys((spec.components && spec.components.schemas) || {}).filter((n) => !skip.test(n));
+    names.sort((a, b) => (a === "Analysis" ? -1 : b === "Analysis" ? 1 : a.localeCompare(b)));
+    for (const name of names) {
+      const schema = spec.components.schemas[name];
+      const head = el("h3", null, el("code", null, name));
+      head.id = `type-${name}`;
+      types.append(head);
+      if (schema.description) types.append(el("p", "ps-hint", schema.description));
+      types.append(fieldsTable(spec, { $ref: `#/components/schemas/${name}` }));
+    }
+    root.append(types);
   }
 
   fetch("/openapi.json")

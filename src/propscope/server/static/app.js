@@ -1,4 +1,10 @@
-/* propscope web page: sends the article to POST /api/v1/analyze and shows the technique spans.
+/* propscope web page: the analyser view. It sends an article to POST /api/v1/analyze (or a URL to
+ * /api/v1/fetch when the server allows it) and shows the technique spans.
+ *
+ * Views: each view is a <div class="ps-view" data-view=NAME> with a link in the view switcher; the page URL
+ * holds the view and its settings (?view=analyse&min=0.45&hide=Doubt&hide=Slogans), so a copied link
+ * reproduces what is shown and Back works. Another script (a later Explore view) adds its view with
+ * window.propscopePage.registerView(name, {label, element, enter}) before the page starts, or after.
  *
  * Security: article text, titles and every string that comes back from the server are put into the page
  * with textContent / createTextNode only, never as HTML. Colours are checked against #rrggbb.
@@ -7,13 +13,17 @@
 
 (function () {
   const API = "/api/v1";
-  const SVG_NS = "http://www.w3.org/2000/svg";
+  const TOKEN_KEY = "propscope-token";
   const state = {
-    techniques: [],      // [{name, label, definition, colour}]
+    techniques: [],      // [{name, label, short, definition, colour}]
     byName: new Map(),
+    model: null,         // GET /api/v1/model
     analysis: null,
     hidden: new Set(),   // technique names switched off in the legend
+    threshold: 0,        // spans under this confidence are not highlighted
     pinned: null,        // the mark whose tooltip was opened by a tap/click
+    busy: null,          // {controller, timer} while a request runs
+    token: sessionStorage.getItem(TOKEN_KEY) || "",
   };
 
   const $ = (id) => document.getElementById(id);
@@ -32,21 +42,39 @@
   }
 
   function safeColour(c) {
-    return /^#[0-9a-fA-F]{6}$/.test(c || "") ? c : "#999999";
+    return /^#[0-9a-fA-F]{6}$/.test(c || "") ? c : "#6b7480";
   }
+
+  /* #rrggbb with an alpha in [0, 1] as #rrggbbaa */
+  function tint(colour, alpha) {
+    const a = Math.round(Math.max(0, Math.min(1, alpha)) * 255).toString(16).padStart(2, "0");
+    return safeColour(colour) + a;
+  }
+
+  const pct = (x) => `${Math.round(100 * x)}%`;
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
   function techniqueInfo(name) {
-    return state.byName.get(name) || { name, label: name, definition: "", colour: "#999999" };
-  }
-
-  function showError(message) {
-    const box = $("error");
-    box.textContent = message;
-    box.hidden = !message;
+    return state.byName.get(name) || { name, label: name, short: name, definition: "", colour: "#6b7480" };
   }
 
   function setStatus(message) {
     $("status").textContent = message || "";
+  }
+
+  /* An error replaces whatever was shown: stale results are cleared. */
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message || "";
+    box.hidden = !message;
+    if (message) clearResults();
+  }
+
+  function clearResults() {
+    hideTooltip(true);
+    state.analysis = null;
+    $("results").hidden = true;
+    $("article-view").replaceChildren();
   }
 
   async function readJson(response) {
@@ -58,14 +86,94 @@
     }
   }
 
-  function describeError(status, payload) {
+  function describeError(status, payload, what) {
     let detail = payload && payload.detail;
     if (typeof detail !== "string") detail = JSON.stringify(detail);
-    return `The server refused the request (HTTP ${status}): ${detail}`;
+    return `${what ? `Could not analyse ${what}` : "The server refused the request"}: ${detail} (HTTP ${status})`;
+  }
+
+  function authHeaders() {
+    return state.token ? { Authorization: `Bearer ${state.token}` } : {};
   }
 
   // ---------------------------------------------------------------------------------------------------
-  // Start-up: technique table and model name
+  // URL state and views
+  // ---------------------------------------------------------------------------------------------------
+
+  const VIEWS = { analyse: { enter() {} } };
+
+  /* Add a view: ``element`` is its container (hidden unless current), ``enter(params)`` runs when it is
+   * shown, with the page URL's URLSearchParams. A link is added to the view switcher. */
+  function registerView(name, { label, element, enter }) {
+    element.classList.add("ps-view");
+    element.dataset.view = name;
+    element.hidden = true;
+    if (!element.parentNode) $("main").append(element);
+    VIEWS[name] = { enter: enter || (() => {}) };
+    if (!document.querySelector(`#view-links a[data-view="${CSS.escape(name)}"]`)) {
+      const a = el("a", { href: `?view=${encodeURIComponent(name)}`, "data-view": name }, label || name);
+      a.addEventListener("click", onViewLink);
+      $("view-links").append(el("li", null, a));
+    }
+    if (document.body.dataset.ready === "1" && readUrl().view === name) applyUrl();
+  }
+
+  function readUrl() {
+    const q = new URLSearchParams(location.search);
+    const view = VIEWS[q.get("view")] ? q.get("view") : "analyse";
+    const min = q.has("min") ? Number(q.get("min")) : null;
+    const hide = q.getAll("hide").filter(Boolean);  // technique names hold commas: one parameter each
+    return { view, min: Number.isFinite(min) && min >= 0 && min <= 1 ? min : null, hide };
+  }
+
+  /* Write the analyser's settings into the URL (replace: sliding must not fill the history). */
+  function writeUrl() {
+    const q = new URLSearchParams(location.search);
+    q.set("view", "analyse");
+    const def = defaultThreshold();
+    if (Math.abs(state.threshold - def) > 1e-9) q.set("min", state.threshold.toFixed(2));
+    else q.delete("min");
+    q.delete("hide");
+    for (const name of [...state.hidden].sort()) q.append("hide", name);
+    const url = `${location.pathname}?${q.toString()}`;
+    if (url !== location.pathname + location.search) history.replaceState(null, "", url);
+  }
+
+  function showView(name) {
+    document.querySelectorAll(".ps-view").forEach((v) => { v.hidden = v.dataset.view !== name; });
+    document.querySelectorAll("#view-links a").forEach((a) => {
+      if (a.dataset.view === name) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    });
+    VIEWS[name].enter(new URLSearchParams(location.search));
+  }
+
+  function applyUrl() {
+    const u = readUrl();
+    state.threshold = u.min !== null ? u.min : defaultThreshold();
+    state.hidden = new Set(u.hide.filter((n) => !state.byName.size || state.byName.has(n)));
+    $("threshold").value = String(state.threshold);
+    updateThresholdLabel();
+    showView(u.view);
+    if (state.analysis && u.view === "analyse") render();
+  }
+
+  /* A view link changes the view with a new history entry, so Back returns to the previous view. */
+  function onViewLink(e) {
+    e.preventDefault();
+    const name = e.currentTarget.dataset.view;
+    if (readUrl().view === name) return;
+    history.pushState(null, "", `${location.pathname}?view=${encodeURIComponent(name)}`);
+    applyUrl();
+  }
+
+  function wireViews() {
+    document.querySelectorAll("#view-links a").forEach((a) => a.addEventListener("click", onViewLink));
+    window.addEventListener("popstate", applyUrl);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Start-up: technique table, model, token
   // ---------------------------------------------------------------------------------------------------
 
   async function loadTechniques() {
@@ -75,110 +183,257 @@
     state.byName = new Map(state.techniques.map((t) => [t.name, t]));
   }
 
-  async function loadHealth() {
+  function defaultThreshold() {
+    const t = state.model && state.model.decision_threshold;
+    return typeof t === "number" ? t : 0;
+  }
+
+  async function loadModel() {
     try {
-      const r = await fetch("/healthz");
+      const r = await fetch(`${API}/model`);
       if (!r.ok) return;
-      const h = await r.json();
-      const mb = (h.max_body_bytes / 1e6).toLocaleString(undefined, { maximumFractionDigits: 1 });
-      $("model-info").textContent = `Model: ${h.model} · propscope ${h.version} · up to ${mb} MB per article`;
+      state.model = await r.json();
     } catch (e) {
-      /* the page still works without it */
+      return;  /* the page still works without it */
     }
+    const m = state.model;
+    const mb = (m.max_body_bytes / 1e6).toLocaleString("en", { maximumFractionDigits: 1 });
+    const thr = typeof m.decision_threshold === "number" ? ` · decision threshold ${pct(m.decision_threshold)}` : "";
+    $("model-info").textContent = `Model: ${m.model}${thr} · propscope ${m.version} · up to ${mb} MB per article`;
+    $("fetch-form").hidden = !m.allow_fetch;
+    if (m.token_required && !state.token) askToken("This server asks for its access token before it analyses anything.");
+  }
+
+  function askToken(why) {
+    $("token-why").textContent = why;
+    $("token-box").hidden = false;
+  }
+
+  /* ?token=... in the address (as printed by the server) is taken once, then removed from the URL. */
+  function takeTokenFromUrl() {
+    const q = new URLSearchParams(location.search);
+    if (!q.has("token")) return;
+    state.token = q.get("token") || "";
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    q.delete("token");
+    history.replaceState(null, "", `${location.pathname}${q.toString() ? "?" + q : ""}`);
+  }
+
+  function onToken(event) {
+    event.preventDefault();
+    state.token = $("token-input").value.trim();
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    $("token-input").value = "";
+    $("token-box").hidden = true;
+    setStatus(state.token ? "Token saved for this tab." : "");
   }
 
   // ---------------------------------------------------------------------------------------------------
-  // Analyse
+  // Requests: progress, cancel, size limit
   // ---------------------------------------------------------------------------------------------------
 
-  async function analyze(payload) {
+  function maxBody() {
+    return (state.model && state.model.max_body_bytes) || 2000000;
+  }
+
+  function sizeMessage(bytes, what) {
+    const mb = (x) => (x / 1e6).toLocaleString("en", { maximumFractionDigits: 1 });
+    return `${what} is ${mb(bytes)} MB, but this server takes articles of up to ${mb(maxBody())} MB. ` +
+      "Analyse a shorter part of it, or use the command line: propscope analyze FILE.";
+  }
+
+  function setBusy(on, label) {
+    $("analyze-button").disabled = on;
+    $("fetch-button").disabled = on;
+    $("cancel-button").hidden = !on;
+    $("progress").hidden = !on;
+    $("results").setAttribute("aria-busy", on ? "true" : "false");
+    if (state.busy) clearInterval(state.busy.timer);
+    if (!on) {
+      state.busy = null;
+      return;
+    }
+    const started = performance.now();
+    const controller = new AbortController();
+    const tick = () => setStatus(`${label}… ${Math.floor((performance.now() - started) / 1000)} s`);
+    tick();
+    state.busy = { controller, timer: setInterval(tick, 1000), started };
+  }
+
+  function cancel() {
+    if (!state.busy) return;
+    state.busy.controller.abort();
+  }
+
+  /* POST ``body`` to ``path`` and show the Analysis that comes back. */
+  async function run(path, body, label, after, what) {
+    if (state.busy) {
+      setStatus("An analysis is still running: wait for it or cancel it first.");
+      return;
+    }
+    const json = JSON.stringify(body);
+    const bytes = new TextEncoder().encode(json).length;
+    if (bytes > maxBody()) {
+      showError(sizeMessage(bytes, "This article"));
+      return;
+    }
     showError("");
     hideTooltip(true);
-    const button = $("analyze-button");
-    button.disabled = true;
-    setStatus("Analysing…");
-    const started = performance.now();
+    setBusy(true, label);
+    const { controller, started } = state.busy;
     try {
       if (!state.techniques.length) await loadTechniques();
-      const r = await fetch(`${API}/analyze`, {
+      const r = await fetch(path, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(payload),
+        headers: { "Content-Type": "application/json", Accept: "application/json", ...authHeaders() },
+        body: json,
+        signal: controller.signal,
       });
       const data = await readJson(r);
       if (!r.ok) {
         setStatus("");
-        showError(describeError(r.status, data));
+        showError(describeError(r.status, data, what));
+        if (r.status === 401) askToken("The server did not accept the token: enter it again.");
         return;
       }
       state.analysis = data;
-      state.hidden.clear();
+      if (after) after(data);
       render();
-      const secs = ((performance.now() - started) / 1000).toFixed(1);
-      setStatus(`Done in ${secs} s.`);
+      setStatus(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
     } catch (e) {
-      setStatus("");
-      showError(`Could not reach the propscope server: ${e.message || e}`);
+      if (e && e.name === "AbortError") {
+        clearResults();
+        setStatus("Cancelled.");
+      } else {
+        setStatus("");
+        showError(`Could not reach the propscope server: ${e.message || e}`);
+      }
     } finally {
-      button.disabled = false;
+      setBusy(false);
     }
-  }
-
-  function payloadFromForm() {
-    const text = $("article-text").value;
-    const title = $("article-title").value.trim();
-    const payload = { text };
-    if (title) payload.title = title;
-    return payload;
   }
 
   function onSubmit(event) {
     event.preventDefault();
-    if (!$("article-text").value.trim()) {
-      showError("Paste an article first (or upload a .txt or .html file).");
+    const text = $("article-text").value;
+    if (!text.trim()) {
+      showError("Paste an article first (or open a .txt or .html file).");
       return;
     }
-    analyze(payloadFromForm());
+    const payload = { text };
+    const title = $("article-title").value.trim();
+    if (title) payload.title = title;
+    run(`${API}/analyze`, payload, "Analysing");
   }
 
+  function onFetch(event) {
+    event.preventDefault();
+    const url = $("article-url").value.trim();
+    if (!/^https?:\/\/\S+$/i.test(url)) {
+      showError("Give the page's full address, starting with http:// or https://.");
+      return;
+    }
+    run(`${API}/fetch`, { url }, "Fetching and analysing", (a) => {
+      $("article-text").value = a.article.text;
+      $("article-title").value = "";
+    }, url);
+  }
+
+  /* A chosen file replaces the text in the form (HTML: with the article text the server took out of it). */
   function onFile(event) {
-    const file = event.target.files && event.target.files[0];
+    const input = event.target;
+    const file = input.files && input.files[0];
     if (!file) return;
+    input.value = "";  // choosing the same file again analyses it again
+    if (file.size > maxBody()) {
+      showError(sizeMessage(file.size, `The file ${file.name}`));
+      return;
+    }
     const isHtml = /\.html?$/i.test(file.name) || file.type === "text/html";
     const reader = new FileReader();
     reader.onerror = () => showError(`Could not read ${file.name}: ${reader.error}`);
     reader.onload = () => {
       const content = String(reader.result || "");
-      const payload = isHtml ? { html: content } : { text: content };
-      const title = $("article-title").value.trim();
-      if (title) payload.title = title;
-      if (!isHtml) $("article-text").value = content;
-      setStatus(`Read ${file.name} (${isHtml ? "HTML" : "text"}).`);
-      analyze(payload);
+      $("article-title").value = "";
+      $("article-text").value = isHtml ? "" : content;
+      run(`${API}/analyze`, isHtml ? { html: content } : { text: content }, `Analysing ${file.name}`, (a) => {
+        if (isHtml) $("article-text").value = a.article.text;
+      }, file.name);
     };
     reader.readAsText(file);
-    event.target.value = "";  // choosing the same file again analyses it again
   }
 
   // ---------------------------------------------------------------------------------------------------
   // Rendering
   // ---------------------------------------------------------------------------------------------------
 
+  function shownSpans(a) {
+    return a.spans.map((s, index) => ({ ...s, index }))
+      .filter((s) => s.confidence >= state.threshold - 1e-9 && !state.hidden.has(s.technique));
+  }
+
+  function countsAtThreshold(a) {
+    const counts = {};
+    for (const s of a.spans) if (s.confidence >= state.threshold - 1e-9) counts[s.technique] = (counts[s.technique] || 0) + 1;
+    return counts;
+  }
+
   function render() {
     const a = state.analysis;
+    if (!a) return;
     $("results").hidden = false;
     renderArticle(a);
     renderLegend(a);
     renderChart(a);
-    const n = a.spans.length;
-    const kinds = Object.values(a.counts || {}).filter((c) => c > 0).length;
-    $("summary").textContent =
-      `${n} span${n === 1 ? "" : "s"} of ${kinds} technique${kinds === 1 ? "" : "s"} · model ${a.model || "?"}`;
+    renderScore(a);
+    renderSentences(a);
+    const total = a.spans.length;
+    const above = a.spans.filter((s) => s.confidence >= state.threshold - 1e-9).length;
+    const shown = shownSpans(a).length;
+    const kinds = Object.keys(countsAtThreshold(a)).length;
+    let text = `${plural(above, "span")} of ${plural(kinds, "technique")} at confidence ${pct(state.threshold)} or more`;
+    if (above < total) text += ` (${total - above} more below: lower the slider to see them)`;
+    if (shown < above) text += `; ${above - shown} switched off in the legend`;
+    $("summary").textContent = `${text} · model ${a.model || "?"}`;
+    $("show-all").hidden = above === total;
+    writeUrl();
   }
 
-  /* Split the text at every span boundary; each segment knows the spans that cover it. */
-  function segments(text, spans) {
+  function renderScore(a) {
+    const meter = $("article-score");
+    if (typeof a.score === "number") {
+      meter.hidden = false;
+      meter.value = a.score;
+      const n = (a.sentences || []).length;
+      $("score-text").textContent = `${a.score.toFixed(2)}: about ${pct(a.score)} of its ${plural(n, "sentence")} ` +
+        "are expected to hold a technique";
+    } else {
+      meter.hidden = true;
+      $("score-text").textContent = "not given by this server";
+    }
+  }
+
+  function renderSentences(a) {
+    const list = $("sentences");
+    list.replaceChildren();
+    const text = a.article.text;
+    const top = [...(a.sentences || [])].filter((s) => s.score > 0).sort((x, y) => y.score - x.score).slice(0, 5);
+    if (!top.length) {
+      list.append(el("li", { class: "ps-empty", text: "No sentence holds a span." }));
+      return;
+    }
+    for (const s of top) {
+      let snippet = text.slice(s.start, s.end).replace(/\s+/g, " ").trim();
+      if (snippet.length > 140) snippet = snippet.slice(0, 139) + "…";
+      list.append(el("li", null, el("span", { class: "ps-sent-score", text: pct(s.score) }), " ", snippet));
+    }
+  }
+
+  /* Split the text at every span boundary (and the end of the title line); each segment knows the spans
+   * that cover it. */
+  function segments(text, spans, extraCut) {
     const cuts = new Set([0, text.length]);
+    if (extraCut > 0) cuts.add(extraCut);
     for (const s of spans) {
       cuts.add(s.start);
       cuts.add(s.end);
@@ -196,140 +451,134 @@
     return out;
   }
 
+  function badge(span) {
+    const info = techniqueInfo(span.technique);
+    // drawn by CSS from data-label, so that the article's text (to read, copy or search) stays the article's;
+    // screen readers get technique and confidence from the tooltip tied to the focused span
+    const b = el("span", { class: "ps-badge", "data-span": String(span.index), "aria-hidden": "true",
+      "data-label": `${info.short || info.label} ${pct(span.confidence)}` });
+    b.style.borderColor = safeColour(info.colour);
+    return b;
+  }
+
   function renderArticle(a) {
     const view = $("article-view");
     view.replaceChildren();
     const text = a.article.text;
-    const spans = a.spans.map((s, index) => ({ ...s, index })).filter((s) => !state.hidden.has(s.technique));
+    const spans = shownSpans(a);
     const titleEnd = text.indexOf("\n");
-    for (const seg of segments(text, spans)) {
+    const endsAt = new Map();
+    for (const s of spans) {
+      if (!endsAt.has(s.end)) endsAt.set(s.end, []);
+      endsAt.get(s.end).push(s);
+    }
+    for (const seg of segments(text, spans, titleEnd)) {
       const piece = text.slice(seg.start, seg.end);
+      const inTitle = titleEnd > 0 && seg.start < titleEnd;
       if (!seg.covering.length) {
-        view.append(document.createTextNode(piece));
-        continue;
+        view.append(inTitle ? el("span", { class: "ps-title-line" }, piece) : document.createTextNode(piece));
+      } else {
+        const inner = seg.covering[0];
+        const info = techniqueInfo(inner.technique);
+        const mark = el("mark", {
+          class: `ps-span ps-t-${inner.technique.replace(/[^A-Za-z0-9_-]/g, "_")}` +
+                 (seg.covering.length > 1 ? " ps-overlap" : "") + (inTitle ? " ps-title-line" : ""),
+          tabindex: "0",
+          "data-technique": inner.technique,
+          "data-techniques": seg.covering.map((s) => s.technique).join("|"),
+          "data-spans": seg.covering.map((s) => s.index).join(","),
+          "data-confidence": inner.confidence.toFixed(4),
+        });
+        mark.textContent = piece;
+        // the tint grows with the confidence: a 20% span is pale, a 90% one strong
+        mark.style.backgroundColor = tint(info.colour, 0.1 + 0.35 * inner.confidence);
+        mark.style.boxShadow = seg.covering
+          .map((s, i) => `0 ${2 * (i + 1)}px 0 0 ${safeColour(techniqueInfo(s.technique).colour)}`)
+          .join(", ");
+        view.append(mark);
       }
-      const inner = seg.covering[0];
-      const info = techniqueInfo(inner.technique);
-      const mark = el("mark", {
-        class: `ps-span ps-t-${inner.technique.replace(/[^A-Za-z0-9_-]/g, "_")}` +
-               (seg.covering.length > 1 ? " ps-overlap" : ""),
-        tabindex: "0",
-        "data-technique": inner.technique,
-        "data-techniques": seg.covering.map((s) => s.technique).join("|"),
-        "data-spans": seg.covering.map((s) => s.index).join(","),
-        "aria-label": seg.covering.map((s) => techniqueInfo(s.technique).label).join(", "),
-      });
-      mark.textContent = piece;
-      mark.style.backgroundColor = safeColour(info.colour) + "55";
-      mark.style.boxShadow = seg.covering
-        .map((s, i) => `0 ${2 * (i + 1)}px 0 0 ${safeColour(techniqueInfo(s.technique).colour)}`)
-        .join(", ");
-      if (titleEnd > 0 && seg.start < titleEnd) mark.classList.add("ps-title-line");
-      view.append(mark);
+      for (const s of (endsAt.get(seg.end) || []).sort((x, y) => x.start - y.start)) view.append(badge(s));
     }
-    // The title line (up to the first newline) is shown in bold: wrap its leading text nodes.
-    if (titleEnd > 0) boldTitle(view, titleEnd);
+    view.classList.toggle("ps-no-badges", !$("show-badges").checked);
   }
 
-  function boldTitle(view, titleEnd) {
-    let pos = 0;
-    for (const node of [...view.childNodes]) {
-      if (pos >= titleEnd) break;
-      const len = node.textContent.length;
-      if (node.nodeType === Node.TEXT_NODE) {
-        const take = Math.min(len, titleEnd - pos);
-        const strong = el("span", { class: "ps-title-line" }, node.textContent.slice(0, take));
-        const rest = node.textContent.slice(take);
-        node.replaceWith(strong, ...(rest ? [document.createTextNode(rest)] : []));
-      }
-      pos += len;
-    }
-  }
-
+  /* The legend is built once per analysis; toggles update it in place so that keyboard focus stays put. */
   function renderLegend(a) {
     const list = $("legend");
-    list.replaceChildren();
-    const counts = a.counts || {};
-    const order = [...state.techniques].sort((x, y) => (counts[y.name] || 0) - (counts[x.name] || 0));
-    for (const t of order) {
-      const n = counts[t.name] || 0;
-      const swatch = el("span", { class: "ps-swatch", "aria-hidden": "true" });
-      swatch.style.backgroundColor = safeColour(t.colour);
-      const item = el("li", {
-        class: (n ? "" : "ps-zero ") + (state.hidden.has(t.name) ? "ps-off" : ""),
-        "data-technique": t.name,
-        title: t.definition,
-        role: "button",
-        tabindex: "0",
-        "aria-pressed": state.hidden.has(t.name) ? "false" : "true",
-      }, swatch, el("span", { class: "ps-name", text: t.label }), el("span", { class: "ps-count", text: String(n) }));
-      const toggle = () => {
-        if (state.hidden.has(t.name)) state.hidden.delete(t.name);
-        else state.hidden.add(t.name);
-        hideTooltip(true);
-        renderArticle(state.analysis);
-        renderLegend(state.analysis);
-      };
-      item.addEventListener("click", toggle);
-      item.addEventListener("keydown", (e) => {
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          toggle();
-        }
-      });
-      list.append(item);
+    const counts = countsAtThreshold(a);
+    if (list.dataset.analysis !== a.article.id || list.children.length !== state.techniques.length) {
+      list.replaceChildren();
+      list.dataset.analysis = a.article.id;
+      const all = a.counts || {};
+      const order = [...state.techniques].sort((x, y) => (all[y.name] || 0) - (all[x.name] || 0));
+      for (const t of order) list.append(legendItem(t));
+    }
+    for (const item of list.children) {
+      const name = item.dataset.technique;
+      const n = counts[name] || 0;
+      const on = !state.hidden.has(name);
+      item.classList.toggle("ps-zero", !n);
+      item.classList.toggle("ps-off", !on);
+      const toggle = item.querySelector(".ps-toggle");
+      toggle.setAttribute("aria-pressed", String(on));
+      item.querySelector(".ps-count").textContent = String(n);
     }
   }
 
-  /* Horizontal bars: share of the spans per technique (techniques that occur only). */
-  function renderChart(a) {
-    const box = $("chart");
-    box.replaceChildren();
-    const counts = a.counts || {};
-    const rows = state.techniques.filter((t) => (counts[t.name] || 0) > 0)
-      .sort((x, y) => counts[y.name] - counts[x.name]);
-    if (!rows.length) {
-      box.append(el("p", { class: "ps-empty", text: "No technique found in this article." }));
-      return;
-    }
-    const total = rows.reduce((acc, t) => acc + counts[t.name], 0);
-    const max = Math.max(...rows.map((t) => counts[t.name]));
-    const W = 300, rowH = 22, labelW = 150, barMax = W - labelW - 40;
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", `0 0 ${W} ${rows.length * rowH + 4}`);
-    svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "Number of spans per technique");
-    rows.forEach((t, i) => {
-      const y = i * rowH + 2;
-      const n = counts[t.name];
-      const label = document.createElementNS(SVG_NS, "text");
-      label.setAttribute("x", String(labelW - 6));
-      label.setAttribute("y", String(y + rowH * 0.68));
-      label.setAttribute("text-anchor", "end");
-      label.setAttribute("font-size", "11");
-      label.textContent = t.label.length > 26 ? t.label.slice(0, 25) + "…" : t.label;
-      const bar = document.createElementNS(SVG_NS, "rect");
-      bar.setAttribute("x", String(labelW));
-      bar.setAttribute("y", String(y + 3));
-      bar.setAttribute("height", String(rowH - 7));
-      bar.setAttribute("width", String(Math.max(2, (barMax * n) / max)));
-      bar.setAttribute("fill", safeColour(t.colour));
-      bar.setAttribute("rx", "2");
-      const tip = document.createElementNS(SVG_NS, "title");
-      tip.textContent = `${t.label}: ${n} span${n === 1 ? "" : "s"} (${Math.round((100 * n) / total)}%)`;
-      bar.append(tip);
-      const value = document.createElementNS(SVG_NS, "text");
-      value.setAttribute("x", String(labelW + Math.max(2, (barMax * n) / max) + 4));
-      value.setAttribute("y", String(y + rowH * 0.68));
-      value.setAttribute("font-size", "11");
-      value.textContent = String(n);
-      svg.append(label, bar, value);
+  function legendItem(t) {
+    const swatch = el("span", { class: "ps-swatch", "aria-hidden": "true" });
+    swatch.style.backgroundColor = safeColour(t.colour);
+    const toggle = el("button", { type: "button", class: "ps-toggle", title: t.definition },
+      swatch, el("span", { class: "ps-name", text: t.label }),
+      el("span", { class: "ps-short", "aria-hidden": "true", text: t.short || "" }),
+      el("span", { class: "ps-count" }));
+    toggle.addEventListener("click", () => {
+      if (state.hidden.has(t.name)) state.hidden.delete(t.name);
+      else state.hidden.add(t.name);
+      hideTooltip(true);
+      render();
     });
-    box.append(svg);
+    const only = el("button", { type: "button", class: "ps-only", "aria-label": `Show only ${t.label}` }, "only");
+    only.addEventListener("click", () => {
+      state.hidden = new Set(state.techniques.map((x) => x.name).filter((n) => n !== t.name));
+      hideTooltip(true);
+      render();
+    });
+    return el("li", { "data-technique": t.name }, toggle, only);
+  }
+
+  function setAll(on) {
+    state.hidden = on ? new Set() : new Set(state.techniques.map((t) => t.name));
+    hideTooltip(true);
+    render();
+  }
+
+  /* Bars: spans per technique at the current threshold (techniques that occur only). */
+  function renderChart(a) {
+    const counts = countsAtThreshold(a);
+    const rows = state.techniques.filter((t) => counts[t.name])
+      .sort((x, y) => counts[y.name] - counts[x.name])
+      .map((t) => ({ label: t.label, colour: t.colour, values: [counts[t.name]] }));
+    window.PSChart.figure($("chart"), {
+      caption: `Spans per technique at confidence ${pct(state.threshold)} or more`,
+      labelName: "technique", valueName: "spans",
+      series: [{ name: "spans" }], rows, empty: "No technique found at this confidence.",
+    });
+  }
+
+  function updateThresholdLabel() {
+    $("threshold-value").textContent = pct(state.threshold);
+  }
+
+  function onThreshold() {
+    state.threshold = Number($("threshold").value);
+    updateThresholdLabel();
+    hideTooltip(true);
+    render();
   }
 
   // ---------------------------------------------------------------------------------------------------
-  // Tooltip
+  // Tooltip (tied to its span with aria-describedby)
   // ---------------------------------------------------------------------------------------------------
 
   function showTooltip(mark) {
@@ -342,7 +591,7 @@
       const info = techniqueInfo(s.technique);
       const swatch = el("span", { class: "ps-swatch", "aria-hidden": "true" });
       swatch.style.backgroundColor = safeColour(info.colour);
-      const conf = el("span", { class: "ps-tip-conf", text: `confidence ${(100 * s.confidence).toFixed(0)}%` });
+      const conf = el("span", { class: "ps-tip-conf", text: `confidence ${pct(s.confidence)}` });
       tip.append(el("div", { class: "ps-tip-item", "data-technique": s.technique },
         el("div", { class: "ps-tip-head" }, swatch, el("span", { class: "ps-tip-label", text: info.label }), conf),
         el("p", { class: "ps-tip-def", text: info.definition })));
@@ -358,19 +607,27 @@
     if (r.bottom + th + 12 > window.innerHeight && r.top - th - 8 > 0) top = window.scrollY + r.top - th - 8;
     tip.style.left = `${left}px`;
     tip.style.top = `${top}px`;
-    document.querySelectorAll("mark.ps-active").forEach((m) => m.classList.remove("ps-active"));
+    clearActive();
     mark.classList.add("ps-active");
+    mark.setAttribute("aria-describedby", "tooltip");
+  }
+
+  function clearActive() {
+    document.querySelectorAll("mark.ps-active").forEach((m) => {
+      m.classList.remove("ps-active");
+      m.removeAttribute("aria-describedby");
+    });
   }
 
   function hideTooltip(force) {
     if (state.pinned && !force) return;
     state.pinned = null;
     $("tooltip").hidden = true;
-    document.querySelectorAll("mark.ps-active").forEach((m) => m.classList.remove("ps-active"));
+    clearActive();
   }
 
   function markFrom(target) {
-    return target && target.closest ? target.closest("mark.ps-span:not(.ps-hidden)") : null;
+    return target && target.closest ? target.closest("mark.ps-span") : null;
   }
 
   function wireTooltip() {
@@ -425,16 +682,39 @@
 
   // ---------------------------------------------------------------------------------------------------
 
-  function start() {
+  async function start() {
     $("analyze-form").addEventListener("submit", onSubmit);
+    $("fetch-form").addEventListener("submit", onFetch);
+    $("token-form").addEventListener("submit", onToken);
     $("article-file").addEventListener("change", onFile);
+    $("cancel-button").addEventListener("click", cancel);
     $("download-json").addEventListener("click", downloadJson);
+    $("threshold").addEventListener("input", onThreshold);
+    $("threshold-reset").addEventListener("click", () => {
+      $("threshold").value = String(defaultThreshold());
+      onThreshold();
+    });
+    $("show-badges").addEventListener("change", () => {
+      $("article-view").classList.toggle("ps-no-badges", !$("show-badges").checked);
+    });
+    $("show-all").addEventListener("click", () => {
+      $("threshold").value = "0";
+      onThreshold();
+      $("threshold").focus();
+    });
+    $("legend-all").addEventListener("click", () => setAll(true));
+    $("legend-none").addEventListener("click", () => setAll(false));
     wireTooltip();
-    loadHealth();
-    loadTechniques().catch((e) => showError(String(e.message || e)));
+    wireViews();
+    takeTokenFromUrl();
+    await Promise.all([loadModel(), loadTechniques().catch((e) => showError(String(e.message || e)))]);
+    applyUrl();
     document.body.dataset.ready = "1";
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  window.propscopePage = { registerView, el, readJson, describeError, authHeaders,
+    techniques: () => state.techniques, model: () => state.model };
+  // after every deferred script has run, so that they can register their views first
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();
