@@ -34,12 +34,15 @@ for _t in TECHNIQUES:
 
 
 def parse_technique(name: str) -> str:
-    """The PTC label for ``name``: the label itself, its readable name, or a unique prefix of either
-    (case and punctuation ignored): ``loaded`` -> ``Loaded_Language``."""
+    """The PTC label for ``name``: the label itself, its readable name, or a unique prefix (else a unique
+    part) of either, case and punctuation ignored: ``loaded`` -> ``Loaded_Language``, ``fear`` ->
+    ``Appeal_to_fear-prejudice``."""
     key = _norm(name)
     if key in _ALIASES:
         return _ALIASES[key]
     hits = {t for k, t in _ALIASES.items() if key and k.startswith(key)}
+    if not hits:
+        hits = {t for k, t in _ALIASES.items() if key and key in k}
     if len(hits) == 1:
         return hits.pop()
     if hits:

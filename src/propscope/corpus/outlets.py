@@ -49,7 +49,12 @@ def import_outlets(
     used = {"name", "domain", "country", orient}
     report, problems = OutletsReport(), []
     with store.write() as conn:
-        known = {n.lower(): i for i, n in conn.execute(sa.select(S.outlets.c.id, S.outlets.c.name))}
+        known: dict[str, int] = {}
+        auto: dict[str, int] = {}  # outlets named after their domain by ingest: a CSV row of that domain names them
+        for i, n, d in conn.execute(sa.select(S.outlets.c.id, S.outlets.c.name, S.outlets.c.domain)):
+            known[n.lower()] = i
+            if d and n.lower() == d.lower():
+                auto[d.lower()] = i
         for lineno, raw in enumerate(rows, start=2):
             row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
             if not row.get("name"):
@@ -68,11 +73,15 @@ def import_outlets(
                 "extra": json.dumps(extra, ensure_ascii=False) if extra else None,
             }
             oid = known.get(row["name"].lower())
+            if oid is None and dom and dom in auto:
+                oid = auto.pop(dom)
+                known[row["name"].lower()] = oid
             if oid is None:
                 oid = conn.execute(S.outlets.insert().values(**values)).inserted_primary_key[0]
                 known[row["name"].lower()] = oid
                 report.added += 1
             else:
-                conn.execute(S.outlets.update().where(S.outlets.c.id == oid).values(**values))
+                kept = {k: v for k, v in values.items() if v is not None or k == "orientation"}
+                conn.execute(S.outlets.update().where(S.outlets.c.id == oid).values(**kept))
                 report.updated += 1
     return report, problems
