@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import InputError
+from ..readers.text import first_line
 from ..schema import Analysis, Article
 from ..techniques import TECHNIQUES
 from . import store as S
@@ -252,13 +253,14 @@ def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now
 def _insert_article(
     conn: Connection, a: Article, h: str, outlet_id: int | None, published: date | None, now: datetime
 ) -> int:
+    title = a.title or first_line(a.text)  # an Article made in Python may come without one
     aid = conn.execute(
         S.articles.insert().values(
             url=a.url,
             content_hash=h,
             outlet_id=outlet_id,
             ext_id=a.id,
-            title=a.title,
+            title=title,
             published=a.published,
             published_date=published,
             author=a.author,
@@ -273,7 +275,7 @@ def _insert_article(
     ).inserted_primary_key[0]
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(
-            "INSERT INTO articles_fts(rowid, title, text) VALUES (?, ?, ?)", (aid, a.title or "", a.text)
+            "INSERT INTO articles_fts(rowid, title, text) VALUES (?, ?, ?)", (aid, title or "", a.text)
         )
     return aid
 
