@@ -68,7 +68,9 @@ def pg_cluster() -> Iterator[PgCluster]:
             _missing("running as root and no postgres/nobody user to run the cluster")
         pw = pwd.getpwnam(user)
         os.chown(root, pw.pw_uid, pw.pw_gid)
-        prefix = ["runuser", "-u", user, "--"] if shutil.which("runuser") else ["su", user, "-s", "/bin/sh", "-c"]
+        prefix = (
+            ["runuser", "-u", user, "--"] if shutil.which("runuser") else ["su", user, "-s", "/bin/sh", "-c"]
+        )
     data, sock = root / "data", root
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
 
@@ -78,18 +80,30 @@ def pg_cluster() -> Iterator[PgCluster]:
 
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "propscope", "--auth=trust", "-E", "UTF8")
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-            f"-c listen_addresses='' -c unix_socket_directories={sock} -c fsync=off", "start")
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-c listen_addresses='' -c unix_socket_directories={sock} -c fsync=off",
+            "start",
+        )
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(root, ignore_errors=True)
         _missing(f"cannot start a PostgreSQL cluster: {exc.stderr.decode(errors='replace')[-300:]}")
     try:
         yield PgCluster(root, sock, "propscope")
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-                       if prefix[:1] != ["su"] else
-                       [*prefix, f"{bindir / 'pg_ctl'} -D {data} -m immediate stop"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+            if prefix[:1] != ["su"]
+            else [*prefix, f"{bindir / 'pg_ctl'} -D {data} -m immediate stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

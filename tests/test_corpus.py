@@ -1,5 +1,5 @@
 """The corpus store on SQLite and PostgreSQL: idempotent ingest, outlets, filters, stats against a corpus
-computed by hand, top/search/lists, export, and the bad inputs (not a database, newer schema, locked store)."""
+computed by hand, top/search/lists, export, and bad inputs (not a database, newer schema, locked store)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,51 @@ def hand_corpus() -> list[tuple[Article, str | None]]:
     """Four articles whose FakeDetector spans, words and scores are worked out by hand below."""
     return [
         # words 9; spans: terrorist, terrorists (NC 0.9); sentences 0, 0.9, 0.9 -> score 0.6
-        (Article(id="a1", text="Alpha one\n\nThe terrorist left. The terrorists came back.", title="Alpha one",
-                 url="https://www.alpha.com/1", published="2020-01-06"), None),
+        (
+            Article(
+                id="a1",
+                text="Alpha one\n\nThe terrorist left. The terrorists came back.",
+                title="Alpha one",
+                url="https://www.alpha.com/1",
+                published="2020-01-06",
+            ),
+            None,
+        ),
         # words 7; spans: wisen up (LL 0.75); sentences 0, 0.75 -> score 0.375
-        (Article(id="a2", text="Alpha two\n\nThey should wisen up now.", title="Alpha two",
-                 url="https://news.alpha.com/2", published="2020-01-08T10:00:00Z"), None),
+        (
+            Article(
+                id="a2",
+                text="Alpha two\n\nThey should wisen up now.",
+                title="Alpha two",
+                url="https://news.alpha.com/2",
+                published="2020-01-08T10:00:00Z",
+            ),
+            None,
+        ),
         # words 6; no spans; score 0; no URL, no site: the fallback outlet
-        (Article(id="a3", text="Beta three\n\nNothing to see here.", title="Beta three",
-                 published="Mon, 03 Feb 2020 08:00:00 +0000"), "Beta Daily"),
+        (
+            Article(
+                id="a3",
+                text="Beta three\n\nNothing to see here.",
+                title="Beta three",
+                published="Mon, 03 Feb 2020 08:00:00 +0000",
+            ),
+            "Beta Daily",
+        ),
         # words 14; spans: terrorists, terrorist (NC 0.9) and the phrase (FEAR 0.6) in one sentence:
         # 1 - 0.1 * 0.1 * 0.4 = 0.996; sentences 0, 0.996 -> score 0.498; the date cannot be parsed
-        (Article(id="a4", text="Gamma four\n\nterrorists use civilians as shields like they always do, "
-                 "and terrorist again.", title="Gamma four", url="https://gamma.org/4", site="Gamma News",
-                 published="sometime last spring"), None),
+        (
+            Article(
+                id="a4",
+                text="Gamma four\n\nterrorists use civilians as shields like they always do, "
+                "and terrorist again.",
+                title="Gamma four",
+                url="https://gamma.org/4",
+                site="Gamma News",
+                published="sometime last spring",
+            ),
+            None,
+        ),
     ]
 
 
@@ -48,7 +80,7 @@ def fill(corpus: Corpus, det: FakeDetector | None = None):
 
 
 @pytest.fixture
-def corpus(store_target):
+def corpus(store_target):  # noqa: F811
     with Corpus(store_target) as c:
         yield c
 
@@ -82,7 +114,10 @@ def test_outlets_dates_and_full_analysis_round_trip(corpus):
     an = full.analysis
     assert an.article.text == hand_corpus()[3][0].text and an.model == "fake-test-detector 0"
     assert [(s.technique, s.text) for s in an.spans] == [
-        (NC, "terrorists"), (FEAR, "terrorists use civilians as shields like they always do"), (NC, "terrorist")]
+        (NC, "terrorists"),
+        (FEAR, "terrorists use civilians as shields like they always do"),
+        (NC, "terrorist"),
+    ]
     assert [(s.score, s.n_spans) for s in an.sentences] == [(0.0, 0), (0.996, 3)] and an.score == 0.498
     assert corpus.article(10_000) is None
 
@@ -98,8 +133,13 @@ def test_stats_match_the_hand_computed_figures(corpus):
     by_outlet = corpus.stats(by=["outlet"])
     assert [r["outlet"] for r in by_outlet] == ["Beta Daily", "Gamma News", "alpha.com"]
     alpha = _row(by_outlet, outlet="alpha.com")
-    assert (alpha["articles"], alpha["articles_with"], alpha["share"], alpha["spans"], alpha["words"]) == \
-        (2, 2, 1.0, 3, 16)
+    assert (alpha["articles"], alpha["articles_with"], alpha["share"], alpha["spans"], alpha["words"]) == (
+        2,
+        2,
+        1.0,
+        3,
+        16,
+    )
     assert alpha["spans_per_1k_words"] == 187.5 and alpha["mean_score"] == pytest.approx(0.4875)
     gamma = _row(by_outlet, outlet="Gamma News")
     assert (gamma["spans"], gamma["words"], gamma["spans_per_1k_words"]) == (3, 14, 214.286)
@@ -114,14 +154,24 @@ def test_stats_match_the_hand_computed_figures(corpus):
     assert _row(by_tech, technique=LL)["spans"] == 1 and _row(by_tech, technique="Slogans")["spans"] == 0
 
     (overall,) = corpus.stats()
-    assert (overall["articles"], overall["articles_with"], overall["spans"], overall["words"]) == (4, 3, 6, 36)
+    assert (overall["articles"], overall["articles_with"], overall["spans"], overall["words"]) == (
+        4,
+        3,
+        6,
+        36,
+    )
 
     by_month = corpus.stats(by=["month"])
     assert [(r["month"], r["articles"], r["spans"]) for r in by_month] == [
-        ("(unknown)", 1, 3), ("2020-01", 2, 3), ("2020-02", 1, 0)]
+        ("(unknown)", 1, 3),
+        ("2020-01", 2, 3),
+        ("2020-02", 1, 0),
+    ]
     by_week = corpus.stats(by=["week", "technique"], filters=Filters.parse(date_from="2020-01"))
     assert {(r["week"], r["technique"]): r["spans"] for r in by_week if r["spans"]} == {
-        ("2020-01-06", NC): 2, ("2020-01-06", LL): 1}
+        ("2020-01-06", NC): 2,
+        ("2020-01-06", LL): 1,
+    }
 
     confident = corpus.stats(filters=Filters.parse(min_confidence=0.8))[0]
     assert (confident["spans"], confident["articles_with"], confident["articles"]) == (4, 2, 4)
@@ -134,22 +184,31 @@ def test_stats_match_the_hand_computed_figures(corpus):
 def test_outlets_import_gives_orientation_filters(corpus, tmp_path):
     fill(corpus)
     f = tmp_path / "outlets.csv"
-    f.write_text("name,domain,country,allsides_bias,mbfc_factuality\n"
-                 "Alpha Times,www.alpha.com,US,left,high\nGamma News,gamma.org,UK,right,\n"
-                 "Delta,delta.net,,center,low\n,nameless.org,,left,\n", encoding="utf-8")
+    f.write_text(
+        "name,domain,country,allsides_bias,mbfc_factuality\n"
+        "Alpha Times,www.alpha.com,US,left,high\nGamma News,gamma.org,UK,right,\n"
+        "Delta,delta.net,,center,low\n,nameless.org,,left,\n",
+        encoding="utf-8",
+    )
     report, problems = corpus.import_outlets(f)
     assert (report.added, report.updated, report.skipped) == (1, 2, 1) and "outlets.csv:5" in problems[0]
     outlets = {o.name: o for o in corpus.outlets()}
-    assert outlets["Alpha Times"].articles == 2 and outlets["Alpha Times"].extra == {"mbfc_factuality": "high"}
+    assert outlets["Alpha Times"].articles == 2 and outlets["Alpha Times"].extra == {
+        "mbfc_factuality": "high"
+    }
     assert outlets["Gamma News"].country == "UK" and "alpha.com" not in outlets
     left = corpus.stats(filters=Filters.parse(orientations=["LEFT"]))[0]
     assert (left["articles"], left["spans"]) == (2, 3)
     assert [r.title for r in corpus.top(Filters.parse(orientations=["right", "left"]), n=2)] == [
-        "Alpha one", "Gamma four"]
+        "Alpha one",
+        "Gamma four",
+    ]
     assert corpus.stats(filters=Filters.parse(outlets=["gamma.org"]))[0]["articles"] == 1
     # later articles from a registered outlet's domain join it
-    corpus.ingest([Article(id="a5", text="Alpha five\n\nMore news.", url="https://alpha.com/5")],
-                  detector=FakeDetector())
+    corpus.ingest(
+        [Article(id="a5", text="Alpha five\n\nMore news.", url="https://alpha.com/5")],
+        detector=FakeDetector(),
+    )
     assert {o.name: o.articles for o in corpus.outlets()}["Alpha Times"] == 3
 
 
@@ -160,7 +219,9 @@ def test_top_search_lists_and_pages(corpus):
     hits = corpus.search("terrorist")
     assert {r.title for r in hits} == {"Alpha one", "Gamma four"} and all(r.rank is not None for r in hits)
     assert [r.title for r in corpus.search('"wisen up"')] == ["Alpha two"]
-    assert [r.title for r in corpus.search("terrorist", Filters.parse(outlets=["Gamma News"]))] == ["Gamma four"]
+    assert [r.title for r in corpus.search("terrorist", Filters.parse(outlets=["Gamma News"]))] == [
+        "Gamma four"
+    ]
     assert corpus.search("absent-word-xyz") == []
     assert corpus.stats(filters=Filters.parse(words="nothing"))[0]["articles"] == 1
     page = corpus.articles(sort="-score", offset=1, limit=2)
@@ -177,12 +238,20 @@ def test_export_articles_spans_sentences(corpus, tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "a.csv", encoding="utf-8")))
     assert n == 2 and {r["url"] for r in rows} == {"https://www.alpha.com/1", "https://news.alpha.com/2"}
     r1 = next(r for r in rows if r["ext_id"] == "a1")
-    assert (r1["outlet"], r1["published"], r1["score"], r1[NC], r1[LL]) == ("alpha.com", "2020-01-06", "0.6",
-                                                                            "2", "0")
+    assert (r1["outlet"], r1["published"], r1["score"], r1[NC], r1[LL]) == (
+        "alpha.com",
+        "2020-01-06",
+        "0.6",
+        "2",
+        "0",
+    )
     assert corpus.export(tmp_path / "s.jsonl", what="spans") == 6
     spans = [json.loads(x) for x in open(tmp_path / "s.jsonl", encoding="utf-8")]
     assert {(s["technique"], s["text"]) for s in spans if s["outlet"] == "alpha.com"} == {
-        (NC, "terrorist"), (NC, "terrorists"), (LL, "wisen up")}
+        (NC, "terrorist"),
+        (NC, "terrorists"),
+        (LL, "wisen up"),
+    }
     pq = pytest.importorskip("pyarrow.parquet")
     assert corpus.export(tmp_path / "x.parquet", what="sentences") == 9
     table = pq.read_table(tmp_path / "x.parquet").to_pylist()
@@ -192,17 +261,26 @@ def test_export_articles_spans_sentences(corpus, tmp_path):
 
 
 def test_filters_parse_once_and_say_what_is_wrong():
-    f = Filters.parse(date_from="2020", date_to="2020-02", techniques=["loaded", "Name calling"],
-                      min_confidence="0.5", outlets="cnn.com")
+    f = Filters.parse(
+        date_from="2020",
+        date_to="2020-02",
+        techniques=["loaded", "Name calling"],
+        min_confidence="0.5",
+        outlets="cnn.com",
+    )
     assert (str(f.date_from), str(f.date_to)) == ("2020-01-01", "2020-02-29")
     assert f.techniques == (LL, NC) and f.outlets == ("cnn.com",) and f.min_confidence == 0.5
     assert Filters.from_query({"from": "2020-01-02", "technique": ["doubt"], "search": "x"}) == Filters.parse(
-        date_from="2020-01-02", techniques=["Doubt"], words="x")
+        date_from="2020-01-02", techniques=["Doubt"], words="x"
+    )
     assert parse_technique("whatabout") == "Whataboutism,Straw_Men,Red_Herring"
-    for bad, msg in [({"date_from": "yesterday"}, "--from 'yesterday'"),
-                     ({"techniques": ["appeal"]}, "ambiguous"), ({"techniques": ["lies"]}, "unknown"),
-                     ({"min_confidence": 2}, "between 0 and 1"),
-                     ({"date_from": "2021", "date_to": "2020"}, "after")]:
+    for bad, msg in [
+        ({"date_from": "yesterday"}, "--from 'yesterday'"),
+        ({"techniques": ["appeal"]}, "ambiguous"),
+        ({"techniques": ["lies"]}, "unknown"),
+        ({"min_confidence": 2}, "between 0 and 1"),
+        ({"date_from": "2021", "date_to": "2020"}, "after"),
+    ]:
         with pytest.raises(FilterError, match=msg):
             Filters.parse(**bad)
 
@@ -224,7 +302,8 @@ def test_reanalyze_keeps_or_drops_older_analyses(corpus):
     assert corpus.article(a1.id).history == []
 
 
-# --- bad inputs ------------------------------------------------------------------------------------------------
+# --- bad inputs --------------------------------------------------------------------------------
+
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     bad = tmp_path / "notes.txt"
@@ -245,8 +324,11 @@ def test_a_newer_store_is_refused_with_a_clear_message(tmp_path):
     con.execute("UPDATE propscope_meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    with pytest.raises(StoreError, match=r"new\.db: the store has schema version 99, newer than this propscope "
-                                         r"supports \(2\); upgrade propscope"):
+    with pytest.raises(
+        StoreError,
+        match=r"new\.db: the store has schema version 99, newer than this propscope "
+        r"supports \(2\); upgrade propscope",
+    ):
         Corpus(db)
 
 
@@ -267,8 +349,10 @@ def test_a_locked_store_fails_cleanly_and_keeps_what_was_committed(tmp_path):
 
 
 def test_import_propscope_does_not_load_sqlalchemy():
-    code = ("import sys, propscope; assert 'sqlalchemy' not in sys.modules; "
-            "import propscope.corpus; assert 'sqlalchemy' not in sys.modules; "
-            "from propscope.cli import _register; _register(); assert 'sqlalchemy' not in sys.modules; "
-            "propscope.Corpus; assert 'sqlalchemy' in sys.modules")
+    code = (
+        "import sys, propscope; assert 'sqlalchemy' not in sys.modules; "
+        "import propscope.corpus; assert 'sqlalchemy' not in sys.modules; "
+        "from propscope.cli import _register; _register(); assert 'sqlalchemy' not in sys.modules; "
+        "propscope.Corpus; assert 'sqlalchemy' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -18,9 +18,10 @@ CREATE TABLE outlets (id INTEGER NOT NULL, name TEXT NOT NULL, domain TEXT, coun
     extra TEXT, PRIMARY KEY (id), UNIQUE (name));
 CREATE INDEX ix_outlets_orientation ON outlets (orientation);
 CREATE INDEX ix_outlets_domain ON outlets (domain);
-CREATE TABLE articles (id INTEGER NOT NULL, url TEXT, content_hash VARCHAR(64) NOT NULL, outlet_id INTEGER,
-    ext_id TEXT NOT NULL, title TEXT, published TEXT, published_date DATE, author TEXT, site TEXT, source TEXT,
-    format TEXT, text TEXT NOT NULL, words INTEGER NOT NULL, cleaning TEXT, ingested_at DATETIME NOT NULL,
+CREATE TABLE articles (id INTEGER NOT NULL, url TEXT, content_hash VARCHAR(64) NOT NULL,
+    outlet_id INTEGER, ext_id TEXT NOT NULL, title TEXT, published TEXT, published_date DATE, author TEXT,
+    site TEXT, source TEXT, format TEXT, text TEXT NOT NULL, words INTEGER NOT NULL, cleaning TEXT,
+    ingested_at DATETIME NOT NULL,
     PRIMARY KEY (id), UNIQUE (url), UNIQUE (content_hash), FOREIGN KEY(outlet_id) REFERENCES outlets (id));
 CREATE INDEX ix_articles_outlet_id ON articles (outlet_id);
 CREATE INDEX ix_articles_published_date ON articles (published_date);
@@ -72,24 +73,30 @@ def _columns(target: str) -> dict[str, list[str]]:
     try:
         with store.read() as conn:
             insp = sa.inspect(conn)
-            return {t: [c["name"] for c in insp.get_columns(t)] for t in insp.get_table_names()
-                    if not t.startswith("articles_fts")}
+            return {
+                t: [c["name"] for c in insp.get_columns(t)]
+                for t in insp.get_table_names()
+                if not t.startswith("articles_fts")
+            }
     finally:
         store.close()
 
 
-def test_a_version_1_store_is_migrated_forward_with_its_data(store_target, tmp_path):
+def test_a_version_1_store_is_migrated_forward_with_its_data(store_target, tmp_path):  # noqa: F811
     _build_v1(store_target)
     with Corpus(store_target) as corpus:
         with corpus.store.read() as conn:
             assert conn.exec_driver_sql(
-                "SELECT value FROM propscope_meta WHERE key = 'schema_version'").scalar() == str(SCHEMA_VERSION)
+                "SELECT value FROM propscope_meta WHERE key = 'schema_version'"
+            ).scalar() == str(SCHEMA_VERSION)
         full = corpus.article(1)
         assert full.analysis.spans[0].text == "terrorist" and full.analysis.score == 0.45
         assert full.outlet == "Old Times" and str(full.published) == "2019-05-01"
         assert [r.title for r in corpus.search("terrorist")] == ["Ancient story"]  # the index covers old rows
-        r = corpus.ingest([Article(id="n", text="New story\n\nThe terrorist returned.", url="https://old.example/2")],
-                          detector=FakeDetector())
+        r = corpus.ingest(
+            [Article(id="n", text="New story\n\nThe terrorist returned.", url="https://old.example/2")],
+            detector=FakeDetector(),
+        )
         assert r.added == 1 and corpus.stats(by=["outlet"])[0]["articles"] == 2
         assert {x.title for x in corpus.search("terrorist")} == {"Ancient story", "New story"}
     fresh = str(tmp_path / "fresh.db") if not store_target.startswith("postgresql") else None

@@ -188,7 +188,8 @@ def ingest(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Model folder or shipped model's name (default, fast). Default: $PROPSCOPE_MODEL, else default"
+            help="Model folder or shipped model's name (default, fast); "
+            "default: $PROPSCOPE_MODEL, else default."
         ),
     ] = None,
     outlet: Annotated[

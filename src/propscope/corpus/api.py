@@ -111,6 +111,9 @@ class Corpus:
             def error(msg: str) -> None:
                 bar.console.print(f"error: {msg}", markup=False, highlight=False, soft_wrap=True)
 
+            def warning(msg: str) -> None:
+                bar.console.print(f"warning: {msg}", markup=False, highlight=False, soft_wrap=True)
+
             return _ingest(
                 self.store,
                 inputs_or_articles,
@@ -121,6 +124,7 @@ class Corpus:
                 fields=fields,
                 batch_size=batch_size,
                 on_error=error,
+                on_warning=warning,
                 on_batch=shown,
             )
 

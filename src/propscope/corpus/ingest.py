@@ -291,6 +291,7 @@ def ingest(
     fields: Mapping[str, str] | None = None,
     batch_size: int = BATCH_SIZE,
     on_error: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
     on_batch: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     """Analyse and store every article of ``inputs`` not stored yet; see ``Corpus.ingest``."""
@@ -323,7 +324,7 @@ def ingest(
                 except ValueError as exc:
                     msg = f"{a.source or a.url or a.id}: {exc}; stored without a date"
                     report.warnings.append(msg)
-                    warn(msg)
+                    (on_warning or warn)(msg)
                     dates.append(None)
             now = S._now()
             with store.write() as conn:

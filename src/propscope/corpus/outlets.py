@@ -50,7 +50,7 @@ def import_outlets(
     report, problems = OutletsReport(), []
     with store.write() as conn:
         known: dict[str, int] = {}
-        auto: dict[str, int] = {}  # outlets named after their domain by ingest: a CSV row of that domain names them
+        auto: dict[str, int] = {}  # outlets that ingest named after their domain: a CSV row names them
         for i, n, d in conn.execute(sa.select(S.outlets.c.id, S.outlets.c.name, S.outlets.c.domain)):
             known[n.lower()] = i
             if d and n.lower() == d.lower():
