@@ -215,6 +215,9 @@ def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now
     """Insert ``analysis`` (spans, sentences) as the current analysis of ``article_id``; older analyses of
     the article stay, marked not current. Returns the analysis id."""
     conn.execute(S.analyses.update().where(S.analyses.c.article_id == article_id).values(current=False))
+    per_tech = [0] * len(TECHNIQUES)
+    for s in analysis.spans:
+        per_tech[_TECH_ID[s.technique]] += 1
     an_id = conn.execute(
         S.analyses.insert().values(
             article_id=article_id,
@@ -223,6 +226,7 @@ def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now
             score=analysis.score,
             n_spans=len(analysis.spans),
             created_at=now,
+            **dict(zip(S.N_TECH, per_tech, strict=True)),
         )
     ).inserted_primary_key[0]
     if analysis.spans:
@@ -267,16 +271,14 @@ def _insert_article(
             site=a.site,
             source=a.source,
             format=a.format,
-            text=a.text,
             words=count_words(a.text),
             cleaning=a.cleaning.model_dump_json() if a.cleaning is not None else None,
             ingested_at=now,
         )
     ).inserted_primary_key[0]
+    conn.execute(S.article_texts.insert().values(id=aid, text=a.text))
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(
-            "INSERT INTO articles_fts(rowid, title, text) VALUES (?, ?, ?)", (aid, title or "", a.text)
-        )
+        conn.exec_driver_sql("INSERT INTO articles_fts(rowid, text) VALUES (?, ?)", (aid, a.text))
     return aid
 
 

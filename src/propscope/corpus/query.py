@@ -26,7 +26,7 @@ T = TypeVar("T")
 BY_KEYS = ("outlet", "orientation", "technique", "day", "week", "month", "year")
 UNKNOWN = "(unknown)"
 
-a_, an_, o_, sp_ = S.articles, S.analyses, S.outlets, S.spans
+a_, an_, o_, sp_, t_ = S.articles, S.analyses, S.outlets, S.spans, S.article_texts
 
 
 class Rows(list[T], Generic[T]):
@@ -123,7 +123,8 @@ def _words_clause(conn: Connection, words: str) -> sa.ColumnElement[bool]:
             .columns(sa.column("rowid", sa.Integer))
         )
         return a_.c.id.in_(sa.select(sub.subquery().c.rowid))
-    return sa.text(f"{S.PG_FTS_EXPR} @@ websearch_to_tsquery('english', :words)").bindparams(words=words)
+    match = sa.text(f"{S.PG_FTS_EXPR} @@ websearch_to_tsquery('english', :words)").bindparams(words=words)
+    return a_.c.id.in_(sa.select(t_.c.id).where(match))
 
 
 def _span_clause(f: Filters) -> list[sa.ColumnElement[bool]]:
@@ -151,7 +152,10 @@ def article_where(conn: Connection, f: Filters, *, lists: bool = False) -> list[
     if f.words:
         out.append(_words_clause(conn, f.words))
     if lists and f.techniques:
-        out.append(sa.exists().where(sp_.c.analysis_id == an_.c.id, *_span_clause(f)))
+        if f.min_confidence is None:
+            out.append(sa.or_(*[an_.c[S.N_TECH[TECHNIQUES.index(t)]] > 0 for t in f.techniques]))
+        else:
+            out.append(sa.exists().where(sp_.c.analysis_id == an_.c.id, *_span_clause(f)))
     return out
 
 
@@ -211,68 +215,76 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
     keys = _key_columns(by)
     kcols = [c for _, c in keys]
     where = article_where(conn, f)
-    span_filter = _span_clause(f)
+    tech_ids = sorted(TECHNIQUES.index(t) for t in (f.techniques or TECHNIQUES))
+    per_tech = "technique" in by
+    fast = f.min_confidence is None  # per-technique counts of `analyses` instead of every span
+
+    base = ["articles", "words", "score_sum", "scored"]
+    aggs: list[sa.ColumnElement[Any]] = [
+        sa.func.count(), sa.func.sum(a_.c.words), sa.func.sum(an_.c.score), sa.func.count(an_.c.score)]
+    frm = _base_from()
+    if fast and per_tech:
+        for i in tech_ids:
+            col = an_.c[S.N_TECH[i]]
+            aggs += [sa.func.sum(col), sa.func.sum(sa.case((col > 0, 1), else_=0))]
+    elif not per_tech:
+        if fast:
+            n_col: sa.ColumnElement[Any] = (
+                an_.c.n_spans if not f.techniques else sum_cols([an_.c[S.N_TECH[i]] for i in tech_ids]))
+        else:
+            sub = (sa.select(sp_.c.analysis_id, sa.func.count().label("n")).where(*_span_clause(f))
+                   .group_by(sp_.c.analysis_id).subquery())
+            n_col = sa.func.coalesce(sub.c.n, 0)
+            frm = frm.outerjoin(sub, sub.c.analysis_id == an_.c.id)
+        aggs += [sa.func.sum(n_col), sa.func.sum(sa.case((n_col > 0, 1), else_=0))]
+    q = sa.select(*kcols, *aggs).select_from(frm).where(*where).group_by(*kcols)
 
     groups: dict[tuple[str, ...], dict[str, float]] = {}
-    if f.selects_spans and "technique" not in by:
-        sub = (
-            sa.select(sp_.c.analysis_id, sa.func.count().label("n"))
-            .where(*span_filter)
-            .group_by(sp_.c.analysis_id)
-            .subquery()
-        )
-        n_col = sa.func.coalesce(sub.c.n, 0)
-        frm = _base_from().outerjoin(sub, sub.c.analysis_id == an_.c.id)
-    else:
-        n_col, frm = an_.c.n_spans, _base_from()
-    q = (
-        sa.select(
-            *kcols,
-            sa.func.count().label("articles"),
-            sa.func.sum(a_.c.words),
-            sa.func.sum(an_.c.score),
-            sa.func.count(an_.c.score),
-            sa.func.sum(n_col),
-            sa.func.sum(sa.case((n_col > 0, 1), else_=0)),
-        )
-        .select_from(frm)
-        .where(*where)
-        .group_by(*kcols)
-    )
+    per: dict[tuple[tuple[str, ...], int], list[int]] = {}
     for row in conn.execute(q):
         k = _key(row, keys)
-        g = groups.setdefault(
-            k, dict.fromkeys(("articles", "words", "score_sum", "scored", "spans", "with"), 0)
-        )
-        for name, v in zip(
-            ("articles", "words", "score_sum", "scored", "spans", "with"), row[len(kcols) :], strict=True
-        ):
+        vals = row[len(kcols):]
+        g = groups.setdefault(k, dict.fromkeys((*base, "spans", "with"), 0))
+        for name, v in zip(base, vals[:4], strict=True):
             g[name] += v or 0
+        rest = vals[4:]
+        if per_tech and fast:
+            for n, i in enumerate(tech_ids):
+                acc = per.setdefault((k, i), [0, 0])
+                acc[0] += rest[2 * n] or 0
+                acc[1] += rest[2 * n + 1] or 0
+        elif not per_tech:
+            g["spans"] += rest[0] or 0
+            g["with"] += rest[1] or 0
 
     out: Rows[dict[str, Any]] = Rows()
-    if "technique" not in by:
+    if not per_tech:
         for k in sorted(groups):
             out.append(_stat_row(by, k, None, groups[k], groups[k]["spans"], groups[k]["with"]))
         return out
-
-    # spans and articles using each technique, per group
-    per: dict[tuple[tuple[str, ...], int], tuple[int, int]] = {}
-    q = (
-        sa.select(*kcols, sp_.c.technique, sa.func.count(), sa.func.count(sa.distinct(sp_.c.analysis_id)))
-        .select_from(_base_from().join(sp_, sp_.c.analysis_id == an_.c.id))
-        .where(*where, *span_filter)
-        .group_by(*kcols, sp_.c.technique)
-    )
-    for row in conn.execute(q):
-        k = _key(row, keys)
-        n, w = per.get((k, row[len(kcols)]), (0, 0))
-        per[(k, row[len(kcols)])] = (n + row[-2], w + row[-1])
-    techs = f.techniques or TECHNIQUES
+    if not fast:  # spans and articles using each technique, per group, from the spans themselves
+        q = (
+            sa.select(*kcols, sp_.c.technique, sa.func.count(), sa.func.count(sa.distinct(sp_.c.analysis_id)))
+            .select_from(_base_from().join(sp_, sp_.c.analysis_id == an_.c.id))
+            .where(*where, *_span_clause(f))
+            .group_by(*kcols, sp_.c.technique)
+        )
+        for row in conn.execute(q):
+            acc = per.setdefault((_key(row, keys), row[len(kcols)]), [0, 0])
+            acc[0] += row[-2]
+            acc[1] += row[-1]
     for k in sorted(groups):
-        for t in sorted(techs, key=TECHNIQUES.index):
-            n, w = per.get((k, TECHNIQUES.index(t)), (0, 0))
-            out.append(_stat_row(by, k, t, groups[k], n, w))
+        for i in tech_ids:
+            n, w = per.get((k, i), (0, 0))
+            out.append(_stat_row(by, k, TECHNIQUES[i], groups[k], n, w))
     return out
+
+
+def sum_cols(cols: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[Any]:
+    total = cols[0]
+    for c in cols[1:]:
+        total = total + c
+    return total
 
 
 def _stat_row(
@@ -395,8 +407,9 @@ def search(
         frm = _base_from().join(fts, fts.c.rowid == a_.c.id)
         rank: sa.ColumnElement[Any] = fts.c.rank
     else:
-        frm = _base_from()
-        where.append(_words_clause(conn, words))
+        frm = _base_from().join(t_, t_.c.id == a_.c.id)
+        where.append(sa.text(f"{S.PG_FTS_EXPR} @@ websearch_to_tsquery('english', :words)").bindparams(
+            words=words))
         rank = sa.func.ts_rank(
             sa.literal_column(S.PG_FTS_EXPR),
             sa.func.websearch_to_tsquery(sa.literal_column("'english'"), words),
@@ -433,15 +446,17 @@ def _article_from_row(r: Any) -> Article:
 
 
 def stored_article(conn: Connection, article_id: int) -> Article | None:
-    r = conn.execute(sa.select(a_).where(a_.c.id == article_id)).first()
+    r = conn.execute(
+        sa.select(a_, t_.c.text).select_from(a_.join(t_, t_.c.id == a_.c.id)).where(a_.c.id == article_id)
+    ).first()
     return _article_from_row(r) if r is not None else None
 
 
 def article(conn: Connection, article_id: int) -> StoredAnalysis | None:
     """The stored article ``article_id`` with its current analysis; None when there is none."""
     r = conn.execute(
-        sa.select(a_, o_.c.name.label("outlet_name"), o_.c.orientation)
-        .select_from(a_.outerjoin(o_, o_.c.id == a_.c.outlet_id))
+        sa.select(a_, t_.c.text, o_.c.name.label("outlet_name"), o_.c.orientation)
+        .select_from(a_.join(t_, t_.c.id == a_.c.id).outerjoin(o_, o_.c.id == a_.c.outlet_id))
         .where(a_.c.id == article_id)
     ).first()
     if r is None:
@@ -494,8 +509,8 @@ def iter_stored(conn: Connection, f: Filters, *, chunk: int = 500) -> Iterator[S
     where = article_where(conn, f, lists=True)
     while True:
         q = (
-            sa.select(a_, o_.c.name.label("outlet_name"))
-            .select_from(_base_from())
+            sa.select(a_, t_.c.text, o_.c.name.label("outlet_name"))
+            .select_from(_base_from().join(t_, t_.c.id == a_.c.id))
             .where(*where, a_.c.id > last)
             .order_by(a_.c.id)
             .limit(chunk)
@@ -554,9 +569,9 @@ def export_rows(conn: Connection, f: Filters, what: str, *, chunk: int = 2000) -
                 an_.c.n_spans,
                 an_.c.model,
                 an_.c.id.label("analysis_id"),
-                a_.c.text,
+                t_.c.text,
             )
-            .select_from(_base_from())
+            .select_from(_base_from().join(t_, t_.c.id == a_.c.id))
             .where(*where, a_.c.id > last)
             .order_by(a_.c.id)
             .limit(chunk)

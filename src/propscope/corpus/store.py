@@ -63,11 +63,21 @@ articles = sa.Table(
     sa.Column("site", sa.Text),
     sa.Column("source", sa.Text),
     sa.Column("format", sa.Text),
-    sa.Column("text", sa.Text, nullable=False),
     sa.Column("words", sa.Integer, nullable=False),
     sa.Column("cleaning", sa.Text),  # JSON of the CleaningReport
     sa.Column("ingested_at", sa.DateTime, nullable=False),
 )
+
+article_texts = sa.Table(  # kept apart so that scans of `articles` stay small (version 2)
+    "article_texts",
+    METADATA,
+    sa.Column("id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+N_TECH = [f"n_tech_{i}" for i in range(14)]
+"""Columns of ``analyses`` holding the number of spans of each technique (index into TECHNIQUES), so that
+statistics without a confidence filter read one row per article instead of every span (version 2)."""
 
 analyses = sa.Table(
     "analyses",
@@ -79,6 +89,7 @@ analyses = sa.Table(
     sa.Column("score", sa.Float),
     sa.Column("n_spans", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    *[sa.Column(c, sa.Integer, nullable=False, server_default="0") for c in N_TECH],
     sa.Index("ix_analyses_article_current", "article_id", "current"),
     sa.Index("ix_analyses_current_score", "current", "score"),
 )
@@ -112,7 +123,7 @@ sentences = sa.Table(
     sa.Column("n_spans", sa.Integer, nullable=False),
 )
 
-PG_FTS_EXPR = "to_tsvector('english', coalesce(title, '') || ' ' || text)"
+PG_FTS_EXPR = "to_tsvector('english', text)"
 """The PostgreSQL full-text expression; its GIN index and the queries must spell it identically."""
 
 
@@ -131,13 +142,14 @@ def _now() -> datetime:
 
 def _fts_sqlite(conn: Connection) -> None:
     conn.exec_driver_sql(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(title, text, content='articles', "
+        "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(text, content='article_texts', "
         "content_rowid='id', tokenize='porter unicode61')"
     )
 
 
 def _fts_postgres(conn: Connection) -> None:
-    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_articles_fts ON articles USING gin ({PG_FTS_EXPR})")
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_articles_fts ON article_texts USING gin ({PG_FTS_EXPR})")
 
 
 def _create_extras(conn: Connection) -> None:
@@ -149,7 +161,15 @@ def _create_extras(conn: Connection) -> None:
 
 
 def _migrate_1_to_2(conn: Connection) -> None:
-    """Version 2 adds full-text search over titles and texts (FTS5 on SQLite, a GIN index on PostgreSQL)."""
+    """Version 2 moves texts to ``article_texts``, counts spans per technique in ``analyses`` and adds
+    full-text search over the texts (FTS5 on SQLite, a GIN index on PostgreSQL)."""
+    article_texts.create(conn)
+    conn.exec_driver_sql("INSERT INTO article_texts (id, text) SELECT id, text FROM articles")
+    conn.exec_driver_sql("ALTER TABLE articles DROP COLUMN text")
+    for i, col in enumerate(N_TECH):
+        conn.exec_driver_sql(f"ALTER TABLE analyses ADD COLUMN {col} INTEGER DEFAULT 0 NOT NULL")
+        conn.exec_driver_sql(f"UPDATE analyses SET {col} = (SELECT count(*) FROM spans "
+                             f"WHERE spans.analysis_id = analyses.id AND spans.technique = {i})")
     _create_extras(conn)
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
