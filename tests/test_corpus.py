@@ -222,7 +222,8 @@ def test_top_search_lists_and_pages(corpus):
     assert [r.title for r in corpus.search("terrorist", Filters.parse(outlets=["Gamma News"]))] == [
         "Gamma four"
     ]
-    assert corpus.search("absent-word-xyz") == []
+    assert corpus.search("absent-word-xyz") == [] and corpus.search('" "') == []
+    assert corpus.stats(filters=Filters.parse(words='""'))[0]["articles"] == 0
     assert corpus.stats(filters=Filters.parse(words="nothing"))[0]["articles"] == 1
     page = corpus.articles(sort="-score", offset=1, limit=2)
     assert page.total == 4 and [r.title for r in page.rows] == ["Gamma four", "Alpha two"]

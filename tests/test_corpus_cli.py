@@ -140,6 +140,12 @@ def test_bad_store_gets_one_line(fake, tmp_path):
     assert r.exit_code == 1 and "does not exist" in r.stderr
 
 
+def test_a_missing_model_gets_one_line(tmp_path):
+    for cmd in (["reanalyze"], ["ingest", SAMPLE_PATH]):
+        r = run(*cmd, "--db", tmp_path / "ok.db", "--model", tmp_path / "no-model")
+        assert r.exit_code == 1 and r.stderr.startswith("error: no propscope model is installed at")
+
+
 def test_default_store_is_propscope_db_or_the_environment(fake, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PROPSCOPE_DB", raising=False)

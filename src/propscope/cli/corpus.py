@@ -122,12 +122,12 @@ def _open(db: str | None) -> Corpus:
 
 
 def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn``; a store or value error becomes one ``error:`` line and exit code 1."""
-    from ..corpus.store import StoreError
+    """Run ``fn``; a store, model or value error becomes one ``error:`` line and exit code 1."""
+    from ..errors import PropscopeError
 
     try:
         return fn(*args, **kwargs)
-    except (StoreError, ValueError) as exc:
+    except (PropscopeError, ValueError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -211,8 +211,6 @@ def ingest(
     Killed or interrupted, a rerun completes the job: each batch is stored whole or not at all.
     Exit code 0: all inputs stored or already there; 1: some inputs failed (the others are stored).
     """
-    from ..errors import ModelNotInstalledError
-
     fields: dict[str, str] = {}
     for f in field or []:
         target, sep, src = f.partition("=")
@@ -231,8 +229,6 @@ def ingest(
             batch_size=batch_size,
             progress=True,
         )
-    except ModelNotInstalledError as exc:
-        raise _fail(str(exc)) from None
     finally:
         corpus.close()
     _err.print(f"{report.summary()}; store: {corpus.name}", markup=False, soft_wrap=True)

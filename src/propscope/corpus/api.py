@@ -102,6 +102,7 @@ class Corpus:
             TimeElapsedColumn(),
             console=err,
             transient=True,
+            disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task("ingesting")
 

@@ -116,6 +116,8 @@ def fts_query(words: str) -> str:
 
 
 def _words_clause(conn: Connection, words: str) -> sa.ColumnElement[bool]:
+    if not fts_query(words):
+        return sa.false()  # nothing searchable (only quotes or spaces): nothing matches
     if conn.dialect.name == "sqlite":
         sub = (
             sa.text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts")
@@ -396,6 +398,8 @@ def search(
     ``sort`` as in ``articles``; each with its relevance in ``rank`` (higher is better)."""
     from dataclasses import replace
 
+    if not fts_query(words):
+        return Rows()
     where = article_where(conn, replace(f, words=None), lists=True)
     if conn.dialect.name == "sqlite":
         fts = (
