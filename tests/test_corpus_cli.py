@@ -138,6 +138,9 @@ def test_bad_store_gets_one_line(fake, tmp_path):
         ]
     r = run("stats", "--db", tmp_path / "missing" / "x.db")
     assert r.exit_code == 1 and "does not exist" in r.stderr
+    r = run("stats", "--db", f"postgresql://u:secret@/db?host={tmp_path}/none")
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "connection" in r.stderr and "secret" not in r.stderr and "u:***@" in r.stderr
 
 
 def test_a_missing_model_gets_one_line(tmp_path):
