@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install install-dev browser-deps
+.PHONY: demo test lint install install-dev browser-deps postgres-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,15 @@ browser-deps:
 			chromium fonts-dejavu-core fonts-liberation >/dev/null; \
 	else echo "note: $(CHROMIUM) is missing; browser tests will be skipped (apt-get install chromium)"; fi
 
-test: $(VENV)/.installed-dev lint browser-deps
+# PostgreSQL from Debian for the corpus store tests (tests/corpus_fixtures.py starts a throwaway cluster with
+# initdb + pg_ctl). Installed only when missing and when we may (root, as in CI); elsewhere those tests are
+# skipped, except under CI where they fail.
+postgres-deps:
+	@if command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing postgresql for the corpus store tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "note: PostgreSQL is missing; its store tests will be skipped (apt-get install postgresql)"; fi
+
+test: $(VENV)/.installed-dev lint browser-deps postgres-deps
 	$(BIN)/pytest -q

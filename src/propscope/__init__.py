@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # Load the ``propscope.read`` module now, so that the ``read`` function defined below keeps the name
 # (importing a submodule later would replace the package attribute ``read`` with the module).
@@ -21,11 +22,15 @@ from .errors import InputError, ModelNotInstalledError, PropscopeError
 from .schema import SCHEMA_VERSION, Analysis, Article, CleaningReport, Span
 from .techniques import TECHNIQUES
 
+if TYPE_CHECKING:
+    from .corpus.api import Corpus
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "SCHEMA_VERSION", "TECHNIQUES", "Analysis", "Article", "CleaningReport", "Detector", "InputError",
-    "ModelNotInstalledError", "PropscopeError", "Span", "analyze", "load_detector", "read", "__version__",
+    "SCHEMA_VERSION", "TECHNIQUES", "Analysis", "Article", "CleaningReport", "Corpus", "Detector",
+    "InputError", "ModelNotInstalledError", "PropscopeError", "Span", "analyze", "load_detector", "read",
+    "__version__",
 ]
 
 
@@ -52,3 +57,12 @@ def analyze(
     if not isinstance(article, Article):
         article = read(article if isinstance(article, str) else Path(article), clean=clean)
     return analyze_articles([article], detector)[0]
+
+
+def __getattr__(name: str) -> Any:
+    """``propscope.Corpus`` loads the corpus store (and SQLAlchemy) on first use only."""
+    if name == "Corpus":
+        from .corpus.api import Corpus
+
+        return Corpus
+    raise AttributeError(f"module 'propscope' has no attribute {name!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .errors import InputError
@@ -78,12 +78,13 @@ def _read_file(path: Path) -> str:
 
 
 def _from_content(
-    text: str, *, aid: str, stem: str, source: str, clean: bool, fmt: str | None = None
+    text: str, *, aid: str, stem: str, source: str, clean: bool, fmt: str | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> Iterator[Article | InputError]:
     fmt = fmt or sniff_format(text)
     try:
         if fmt == "jsonl":
-            yield from iter_jsonl(text, stem=stem, where=source, clean=clean)
+            yield from iter_jsonl(text, stem=stem, where=source, clean=clean, fields=fields)
         elif fmt == "html":
             yield article_from_html(text, id=aid, source=source, clean=clean)
         else:
@@ -92,7 +93,8 @@ def _from_content(
         yield exc
 
 
-def _read_path(path: Path, *, clean: bool) -> Iterator[Article | InputError]:
+def _read_path(path: Path, *, clean: bool, fields: Mapping[str, str] | None = None
+               ) -> Iterator[Article | InputError]:
     try:
         text = _read_file(path)
     except InputError as exc:
@@ -100,7 +102,7 @@ def _read_path(path: Path, *, clean: bool) -> Iterator[Article | InputError]:
         return
     fmt = "jsonl" if path.name.lower().endswith((".jsonl", ".jsonl.gz", ".ndjson")) else None
     yield from _from_content(text, aid=article_id(path), stem=_stem(path), source=str(path), clean=clean,
-                             fmt=fmt)
+                             fmt=fmt, fields=fields)
 
 
 def _single(items: list[Article | InputError], source: str) -> Article:
@@ -154,7 +156,7 @@ def _walk(root: Path) -> Iterator[Path]:
     yield from sorted(found, key=lambda p: str(p))
 
 
-def _read_stdin(*, clean: bool) -> Iterator[Article | InputError]:
+def _read_stdin(*, clean: bool, fields: Mapping[str, str] | None = None) -> Iterator[Article | InputError]:
     try:
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
         if data[:2] == b"\x1f\x8b":
@@ -163,18 +165,20 @@ def _read_stdin(*, clean: bool) -> Iterator[Article | InputError]:
     except InputError as exc:
         yield exc
         return
-    yield from _from_content(text, aid="stdin", stem="stdin", source="<stdin>", clean=clean)
+    yield from _from_content(text, aid="stdin", stem="stdin", source="<stdin>", clean=clean, fields=fields)
 
 
 def iter_articles(
-    inputs: Sequence[str | os.PathLike[str]], *, clean: bool = True
+    inputs: Sequence[str | os.PathLike[str]], *, clean: bool = True,
+    jsonl_fields: Mapping[str, str] | None = None,
 ) -> Iterator[Article | InputError]:
     """Articles from files, directories (recursive: .txt, .html, .htm, .jsonl and their .gz, sorted) and
     ``"-"`` (stdin; format sniffed). Each input that fails yields an InputError instead, so a batch goes on.
+    ``jsonl_fields`` renames JSON Lines keys (see ``propscope.readers.jsonl.rename_fields``).
     """
     for inp in inputs:
         if isinstance(inp, str) and inp == "-":
-            yield from _read_stdin(clean=clean)
+            yield from _read_stdin(clean=clean, fields=jsonl_fields)
             continue
         path = Path(inp)
         if path.is_dir():
@@ -182,8 +186,8 @@ def iter_articles(
             if not files:
                 yield InputError(str(path), "no .txt, .html, .htm or .jsonl files in this directory")
             for f in files:
-                yield from _read_path(f, clean=clean)
+                yield from _read_path(f, clean=clean, fields=jsonl_fields)
         elif not path.exists():
             yield InputError(str(path), "no such file or directory")
         else:
-            yield from _read_path(path, clean=clean)
+            yield from _read_path(path, clean=clean, fields=jsonl_fields)

@@ -28,6 +28,7 @@ def _root(
 def _register() -> None:
     # Importing these modules registers their commands; each keeps heavy imports inside its commands.
     from . import analyze as _analyze  # noqa: F401
+    from . import corpus as _corpus  # noqa: F401
     from . import crawl as _crawl  # noqa: F401
     from . import model as _model  # noqa: F401
     from . import serve as _serve  # noqa: F401

@@ -1,0 +1,332 @@
+"""The corpus store: SQLAlchemy Core tables, opening SQLite or PostgreSQL, and forward-only schema migrations.
+
+The schema is documented in docs/corpus.md. To add a table (e.g. text-reuse links): declare it on METADATA,
+bump ``SCHEMA_VERSION`` and append a migration ``(new_version, function)`` to ``MIGRATIONS`` that creates it
+on a store of the previous version. Fresh stores get ``METADATA.create_all`` plus the dialect extras of
+``_create_extras`` and are stamped with ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import PropscopeError
+
+SCHEMA_VERSION = 2
+"""Version of the store schema this propscope writes; older stores are migrated forward on open."""
+
+DB_ENV = "PROPSCOPE_DB"
+DEFAULT_DB = "propscope.db"
+
+METADATA = sa.MetaData()
+
+meta = sa.Table(
+    "propscope_meta",
+    METADATA,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+outlets = sa.Table(
+    "outlets",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("domain", sa.Text, index=True),
+    sa.Column("country", sa.Text),
+    sa.Column("orientation", sa.Text, index=True),
+    sa.Column("extra", sa.Text),  # JSON object of the free columns of `outlets import`
+)
+
+articles = sa.Table(
+    "articles",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, unique=True),
+    sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("outlet_id", sa.Integer, sa.ForeignKey("outlets.id"), index=True),
+    sa.Column("ext_id", sa.Text, nullable=False),  # Article.id as read (file name, JSONL id)
+    sa.Column("title", sa.Text),
+    sa.Column("published", sa.Text),  # Article.published as given
+    sa.Column("published_date", sa.Date, index=True),  # its date, parsed; NULL when unknown or unparseable
+    sa.Column("author", sa.Text),
+    sa.Column("site", sa.Text),
+    sa.Column("source", sa.Text),
+    sa.Column("format", sa.Text),
+    sa.Column("words", sa.Integer, nullable=False),
+    sa.Column("cleaning", sa.Text),  # JSON of the CleaningReport
+    sa.Column("ingested_at", sa.DateTime, nullable=False),
+)
+
+article_texts = sa.Table(  # kept apart so that scans of `articles` stay small (version 2)
+    "article_texts",
+    METADATA,
+    sa.Column("id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+N_TECH = [f"n_tech_{i}" for i in range(14)]
+"""Columns of ``analyses`` holding the number of spans of each technique (index into TECHNIQUES), so that
+statistics without a confidence filter read one row per article instead of every span (version 2)."""
+
+analyses = sa.Table(
+    "analyses",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("current", sa.Boolean, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("n_spans", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    *[sa.Column(c, sa.Integer, nullable=False, server_default="0") for c in N_TECH],
+    sa.Index("ix_analyses_article_current", "article_id", "current"),
+    sa.Index("ix_analyses_current_score", "current", "score"),
+)
+
+spans = sa.Table(
+    "spans",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("analysis_id", sa.Integer, sa.ForeignKey("analyses.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("technique", sa.SmallInteger, nullable=False),  # index into propscope.TECHNIQUES
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Index("ix_spans_analysis_technique", "analysis_id", "technique", "confidence"),
+)
+
+sentences = sa.Table(
+    "sentences",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "analysis_id",
+        sa.Integer,
+        sa.ForeignKey("analyses.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("n_spans", sa.Integer, nullable=False),
+)
+
+PG_FTS_EXPR = "to_tsvector('english', text)"
+"""The PostgreSQL full-text expression; its GIN index and the queries must spell it identically."""
+
+
+class StoreError(PropscopeError):
+    """The store cannot be opened or used: not a database, a newer schema, locked, unreachable."""
+
+
+def default_target() -> str:
+    """``$PROPSCOPE_DB``, else ``propscope.db`` in the current folder."""
+    return os.environ.get(DB_ENV) or DEFAULT_DB
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _fts_sqlite(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(text, content='article_texts', "
+        "content_rowid='id', tokenize='porter unicode61')"
+    )
+
+
+def _fts_postgres(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_articles_fts ON article_texts USING gin ({PG_FTS_EXPR})")
+
+
+def _create_extras(conn: Connection) -> None:
+    """What ``METADATA`` cannot declare: the full-text index of each dialect."""
+    if conn.dialect.name == "sqlite":
+        _fts_sqlite(conn)
+    elif conn.dialect.name == "postgresql":
+        _fts_postgres(conn)
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """Version 2 moves texts to ``article_texts``, counts spans per technique in ``analyses`` and adds
+    full-text search over the texts (FTS5 on SQLite, a GIN index on PostgreSQL)."""
+    article_texts.create(conn)
+    conn.exec_driver_sql("INSERT INTO article_texts (id, text) SELECT id, text FROM articles")
+    conn.exec_driver_sql("ALTER TABLE articles DROP COLUMN text")
+    for i, col in enumerate(N_TECH):
+        conn.exec_driver_sql(f"ALTER TABLE analyses ADD COLUMN {col} INTEGER DEFAULT 0 NOT NULL")
+        conn.exec_driver_sql(f"UPDATE analyses SET {col} = (SELECT count(*) FROM spans "
+                             f"WHERE spans.analysis_id = analyses.id AND spans.technique = {i})")
+    _create_extras(conn)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, _migrate_1_to_2),
+]
+"""Forward-only steps: ``(version reached, function run inside one transaction)``, in order."""
+
+
+@dataclass
+class Store:
+    """An open store: its engine, what it is called in messages, and helpers for transactions."""
+
+    engine: Engine
+    name: str
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading (one transaction)."""
+        with self._errors(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction, serialised with other writers (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
+        advisory lock); committed when the block ends, rolled back on an exception."""
+        with self._errors(), self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
+                yield conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            raise StoreError(_explain(self.name, exc)) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _explain(name: str, exc: BaseException) -> str:
+    msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    if "locked" in msg or "busy" in msg:
+        return f"{name}: the store is locked by another writer ({msg}); try again when it has finished"
+    if "not a database" in msg or "malformed" in msg:
+        return f"{name}: not a propscope store ({msg})"
+    return f"{name}: {msg}"
+
+
+def _sqlite_engine(path: str, busy_timeout: float) -> Engine:
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")  # readers go on while a writer writes
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', '')}".strip())
+
+    return engine
+
+
+def open_store(
+    target: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0, create: bool = True
+) -> Store:
+    """Open (creating or migrating as needed) the store at ``target``: a SQLite path, a ``sqlite:///`` URL or
+    a ``postgresql://`` URL; None means ``$PROPSCOPE_DB``, else ``./propscope.db``.
+
+    Raises StoreError naming the store when it is not a database, of a newer schema, locked or unreachable.
+    """
+    raw = str(target) if target is not None else default_target()
+    if raw.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        url = sa.engine.make_url(raw.replace("postgres://", "postgresql://", 1))
+        url = url.set(drivername="postgresql+psycopg")
+        name = url.render_as_string(hide_password=True)
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    else:
+        path = raw[len("sqlite:///") :] if raw.startswith("sqlite:///") else raw
+        name = path
+        p = Path(path)
+        if p.is_dir():
+            raise StoreError(f"{name}: is a directory, not a store file")
+        if not p.exists():
+            if not create:
+                raise StoreError(f"{name}: no such store")
+            if not p.parent.exists():
+                raise StoreError(f"{name}: folder {p.parent} does not exist")
+        engine = _sqlite_engine(path, busy_timeout)
+    store = Store(engine, name)
+    try:
+        _prepare(store)
+    except StoreError:
+        store.close()
+        raise
+    except (sa.exc.DatabaseError, sqlite3.DatabaseError) as exc:
+        store.close()
+        raise StoreError(_explain(name, exc)) from None
+    return store
+
+
+def schema_version(conn: Connection) -> int | None:
+    """The schema version stamped in the store, or None when it has no propscope tables."""
+    if not sa.inspect(conn).has_table("propscope_meta"):
+        return None
+    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
+    return int(row[0]) if row else None
+
+
+def _prepare(store: Store) -> None:
+    with store.write() as conn:
+        version = schema_version(conn)
+        if version is None:
+            tables = sa.inspect(conn).get_table_names()
+            if tables:
+                raise StoreError(
+                    f"{store.name}: a database, but not a propscope store "
+                    f"(it has other tables: {', '.join(sorted(tables)[:5])})"
+                )
+            METADATA.create_all(conn)
+            _create_extras(conn)
+            from .. import __version__
+
+            conn.execute(
+                meta.insert(),
+                [
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"key": "created_by", "value": f"propscope {__version__}"},
+                    {"key": "created_at", "value": _now().isoformat(timespec="seconds")},
+                ],
+            )
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{store.name}: the store has schema version {version}, newer than this propscope supports "
+                f"({SCHEMA_VERSION}); upgrade propscope (pip install -U propscope) to use it"
+            )
+        for target, step in MIGRATIONS:
+            if version < target:
+                step(conn)
+                conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(target)))
+                version = target
