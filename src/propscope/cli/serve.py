@@ -33,6 +33,9 @@ def serve(
     )] = False,
     fetches_per_minute: Annotated[int, typer.Option(
         help="With --allow-fetch: at most this many fetches a minute from one client.", min=1)] = 10,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Corpus store for the Explore view and /api/v1/corpus: a SQLite file or a postgresql:// "
+                     "URL. Default: $PROPSCOPE_DB, else ./propscope.db when it exists.")] = None,
 ) -> None:
     """Serve the web page (/) and the REST API (/api/v1/analyze, /docs) with the model loaded once."""
     import uvicorn
@@ -52,6 +55,7 @@ def serve(
         typer.echo("propscope serve: --allow-private has no effect without --allow-fetch", err=True)
     options = ServeOptions(token=secret, allow_fetch=allow_fetch, allow_private=allow_private,
                            fetches_per_minute=fetches_per_minute)
+    corpus = _open_corpus(db)
     try:
         detector = load_detector(model)
     except ModelNotInstalledError as e:
@@ -61,6 +65,35 @@ def serve(
     typer.echo(f"propscope serve: model {detector.name}; open http://{shown}:{port}/ (Ctrl+C stops)"
                + ("; the page asks for the token" if secret else "")
                + ("; URL fetching on" if allow_fetch else ""), err=True)
-    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
-                           options=options),
-                host=host, port=port, log_level=log_level)
+    try:
+        uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
+                               options=options, corpus=corpus),
+                    host=host, port=port, log_level=log_level)
+    finally:
+        if corpus is not None:
+            corpus.close()
+
+
+def _open_corpus(db: str | None):  # -> Corpus | None
+    """The store named by --db or $PROPSCOPE_DB (an error when it cannot be opened), else ./propscope.db
+    when it exists, else None (the page then says how to make one)."""
+    import os
+
+    from ..corpus.store import DB_ENV, DEFAULT_DB
+    from ..errors import PropscopeError
+
+    target = db or os.environ.get(DB_ENV)
+    if target is None and not Path(DEFAULT_DB).is_file():
+        typer.echo("propscope serve: no corpus store, so no Explore view: make one with "
+                   "`propscope ingest FILES...` (./propscope.db) or give --db", err=True)
+        return None
+    from ..corpus import Corpus
+
+    try:
+        corpus = Corpus(target or DEFAULT_DB, create=False)
+    except PropscopeError as e:
+        typer.echo(f"propscope serve: error: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"propscope serve: corpus store {corpus.name} ({corpus.count():,} articles): Explore view on",
+               err=True)
+    return corpus

@@ -543,6 +543,14 @@ def outlets(conn: Connection) -> Rows[OutletRow]:
     )
 
 
+def version(conn: Connection) -> tuple[int, int, int]:
+    """(largest analysis id, current analyses, a checksum of the outlets' names and orientations)."""
+    a = conn.execute(sa.select(sa.func.coalesce(sa.func.max(an_.c.id), 0), sa.func.count())
+                     .where(an_.c.current == sa.true())).one()
+    o = conn.execute(sa.select(o_.c.id, o_.c.name, o_.c.orientation)).all()
+    return int(a[0]), int(a[1]), hash(tuple(tuple(r) for r in o)) & 0x7FFFFFFF
+
+
 # --- export rows ----------------------------------------------------------------------------------
 
 EXPORTS = ("articles", "spans", "sentences")

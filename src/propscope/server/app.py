@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..schema import Analysis, Article
 from ..techniques import all_techniques
 from .access import RateLimiter, ServeOptions, require_token
+from .routes_corpus import AnswerCache, make_corpus_router
 from .routes_page import make_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -319,12 +320,14 @@ def create_app(
     model_dir: str | os.PathLike[str] | None = None,
     concurrent_analyses: int | None = None,
     options: ServeOptions | None = None,
+    corpus: Any = None,
 ):
     """Build the app. ``detector`` is used as is; when None, ``load_detector(model_dir)`` runs once at
     start-up (and raises ModelNotInstalledError when no model is installed). At most
     ``concurrent_analyses`` analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else
     twice the CPU count, at most 8); the others wait their turn. ``options``: token, URL fetching (off by
-    default), see ``propscope.server.access``."""
+    default), see ``propscope.server.access``. ``corpus``: an open ``propscope.Corpus`` for the Explore
+    view and /api/v1/corpus (None: the page says how to make a store)."""
     if concurrent_analyses is None:
         concurrent_analyses = default_concurrency()
 
@@ -354,6 +357,8 @@ def create_app(
     app.state.max_body_bytes = max_body_bytes
     app.state.options = options = options or ServeOptions()
     app.state.fetch_limiter = RateLimiter(options.fetches_per_minute)
+    app.state.corpus = corpus
+    app.state.corpus_cache = AnswerCache(corpus.version if corpus is not None else (lambda: None))
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(InputError, _input_error_handler)
@@ -409,6 +414,7 @@ def create_app(
         return RedirectResponse("/docs", status_code=308)
 
     app.include_router(make_router(current_detector, _analyse_article))
+    app.include_router(make_corpus_router())
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
