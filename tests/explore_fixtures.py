@@ -19,9 +19,8 @@ BODY = ("Officials said the terrorists in Idlib must wisen up, and that terroris
         "like they always do. Talks resume next week.")
 PLAIN = "A quiet report on the harvest. Farmers expect a normal year and prices stay where they were."
 
-# (outlet, date, terrorist words added) -> articles with known numbers of spans
-OUTLETS_CSV = "name,domain,allsides_bias\nLeft Wire,leftwire.example,left\nRight Daily,rightdaily.example,right\n" \
-              "Centre Post,centrepost.example,center\n"
+OUTLETS_CSV = ("name,domain,allsides_bias\nLeft Wire,leftwire.example,left\n"
+               "Right Daily,rightdaily.example,right\nCentre Post,centrepost.example,center\n")
 
 XSS = '<img src=x onerror="window.__xss=1">'
 """A payload that runs script when it is put into the page as HTML; stored in every text field."""
@@ -36,8 +35,8 @@ def corpus_rows() -> list[dict[str, Any]]:
             n += 1
             loaded = (k == 1) or month == "2020-01"  # Right Daily always, everyone in 2020
             text = f"Report {n} from {name}\n\n" + (BODY if loaded else PLAIN) + f" Item {n}."
-            rows.append({"id": f"a{n}", "url": f"https://{dom}.example/story/{n}", "title": f"Report {n} from {name}",
-                         "text": text, "source": name, "date": f"{month}-{10 + k:02d}"})
+            rows.append({"id": f"a{n}", "url": f"https://{dom}.example/story/{n}",
+                         "title": f"Report {n} from {name}", "text": text, "source": name, "date": f"{month}-{10 + k:02d}"})
     return rows
 
 

@@ -35,7 +35,8 @@ def test_info_and_outlets(client):
 
 
 def test_stats_by_technique_and_dates(client):
-    # Right Daily always uses the phrases; in 2020 everyone does. Each text: 2 terrorist words, wisen up, fear.
+    # Right Daily always uses the phrases; in 2020 everyone does. Each such text: 2 terrorist words,
+    # one "wisen up", one fear phrase.
     r = client.get("/api/v1/corpus/stats", params={"by": "technique", "from": "2019-01-01", "to": "2019-12"})
     assert r.status_code == 200, r.text
     rows = {row["technique"]: row for row in r.json()["rows"]}
@@ -46,7 +47,8 @@ def test_stats_by_technique_and_dates(client):
 
 
 def test_stats_by_outlet_and_month_with_filters(client):
-    rows = client.get("/api/v1/corpus/stats", params=[("by", "outlet"), ("orientation", "right")]).json()["rows"]
+    rows = client.get("/api/v1/corpus/stats",
+                      params=[("by", "outlet"), ("orientation", "right")]).json()["rows"]
     assert [r["outlet"] for r in rows] == ["Right Daily"] and rows[0]["share"] == 1.0
     assert rows[0]["spans_per_1k_words"] > 0 and 0 < rows[0]["mean_score"] <= 1
     months = client.get("/api/v1/corpus/stats", params=[("by", "month"), ("by", "technique"),
@@ -61,7 +63,8 @@ def test_articles_sorted_and_paginated_on_the_server(client):
     assert page["rows"][0]["published"] == "2020-01-12"
     dates = [r["published"] for r in page["rows"]]
     assert dates == sorted(dates, reverse=True)
-    page3 = client.get("/api/v1/corpus/articles", params={"sort": "-published", "limit": 5, "offset": 10}).json()
+    page3 = client.get("/api/v1/corpus/articles",
+                       params={"sort": "-published", "limit": 5, "offset": 10}).json()
     assert len(page3["rows"]) == 2
     by_score = client.get("/api/v1/corpus/articles", params={"sort": "-score", "technique": "fear"}).json()
     assert by_score["total"] == 6  # only articles with a selected span
@@ -72,7 +75,8 @@ def test_articles_sorted_and_paginated_on_the_server(client):
 
 
 def test_one_article_with_spans_sentences_and_score(client):
-    first = client.get("/api/v1/corpus/articles", params={"outlet": "Right Daily", "limit": 1}).json()["rows"][0]
+    first = client.get("/api/v1/corpus/articles",
+                       params={"outlet": "Right Daily", "limit": 1}).json()["rows"][0]
     r = client.get(f"/api/v1/corpus/articles/{first['id']}")
     assert r.status_code == 200
     body = r.json()
@@ -118,8 +122,8 @@ def test_answers_follow_an_ingest(store, tmp_path):
     with TestClient(app) as c:
         before = c.get("/api/v1/corpus").json()["articles"]
         from propscope.schema import Article
-        corpus.ingest([Article(id="new", text="New story\n\nThe terrorists again.", url="https://n.example/1")],
-                      detector=FakeDetector())
+        new = Article(id="new", text="New story\n\nThe terrorists again.", url="https://n.example/1")
+        corpus.ingest([new], detector=FakeDetector())
         assert c.get("/api/v1/corpus").json()["articles"] == before + 1
     corpus.close()
 

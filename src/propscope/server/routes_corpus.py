@@ -9,10 +9,10 @@ takes the CLI's filters as query parameters (``from``, ``to``, ``outlet``, ``ori
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -24,8 +24,8 @@ from ..schema import Analysis
 
 API_PREFIX = "/api/v1/corpus"
 
-NO_STORE = ("no corpus store: make one with `propscope ingest FILES...` (it writes ./propscope.db), then start "
-            "`propscope serve --db propscope.db`")
+NO_STORE = ("no corpus store: make one with `propscope ingest FILES...` (it writes ./propscope.db), "
+            "then start `propscope serve --db propscope.db`")
 
 BY_VALUES = ("outlet", "orientation", "technique", "day", "week", "month", "year")
 SORT_VALUES = ("score", "published", "outlet", "title", "spans", "words", "id")
@@ -70,7 +70,8 @@ class ArticleItem(BaseModel):
     score: float | None = Field(description="article propaganda score")
     n_spans: int
     model: str
-    rank: float | None = Field(default=None, description="full-text relevance (search only; higher is better)")
+    rank: float | None = Field(default=None,
+                               description="full-text relevance (search only; higher is better)")
 
 
 class ArticlePage(BaseModel):
