@@ -36,7 +36,8 @@ def corpus_rows() -> list[dict[str, Any]]:
             loaded = (k == 1) or month == "2020-01"  # Right Daily always, everyone in 2020
             text = f"Report {n} from {name}\n\n" + (BODY if loaded else PLAIN) + f" Item {n}."
             rows.append({"id": f"a{n}", "url": f"https://{dom}.example/story/{n}",
-                         "title": f"Report {n} from {name}", "text": text, "source": name, "date": f"{month}-{10 + k:02d}"})
+                         "title": f"Report {n} from {name}", "text": text, "source": name,
+                         "date": f"{month}-{10 + k:02d}"})
     return rows
 
 

@@ -101,7 +101,8 @@ def test_search_with_filters(client):
     ({"sort": "colour"}, "sort"), ({"by": "planet"}, "planet"), ({"min_confidence": "2"}, "min_confidence"),
 ])
 def test_bad_parameters_get_one_line_naming_them(client, params, word):
-    path = "/api/v1/corpus/stats" if "by" in params or "min_confidence" in params else "/api/v1/corpus/articles"
+    stats = "by" in params or "min_confidence" in params
+    path = "/api/v1/corpus/stats" if stats else "/api/v1/corpus/articles"
     r = client.get(path, params=params)
     assert r.status_code == 422 and word in r.json()["detail"]
 
