@@ -78,7 +78,8 @@ def _outlet_bars(pg) -> list[str]:
 
 
 def _time_fills(pg) -> set[str]:
-    return set(pg.evaluate("[...document.querySelectorAll('#ex-time rect')].map(r => r.getAttribute('fill'))"))
+    return set(pg.evaluate("[...document.querySelectorAll('#ex-time rect')]"
+                           ".map(r => r.getAttribute('fill'))"))
 
 
 def _labels_fit(pg, box: str) -> None:
@@ -100,7 +101,8 @@ def test_filters_change_the_charts_and_the_list(browser, corpus_url, tmp_path): 
     assert "12 of 12 articles" in _summary(pg)
     assert len(_list(pg)) == 12
     assert {b.split(" (")[0] for b in _outlet_bars(pg)} == {"Left Wire", "Right Daily", "Centre Post"}
-    colours = {BY_NAME[t].colour for t in ("Loaded_Language", "Name_Calling,Labeling", "Appeal_to_fear-prejudice")}
+    found = ("Loaded_Language", "Name_Calling,Labeling", "Appeal_to_fear-prejudice")
+    colours = {BY_NAME[t].colour for t in found}
     assert _time_fills(pg) == colours  # the palette's colour per technique
     periods = pg.evaluate("[...document.querySelectorAll('#ex-time tbody th')].map(t => t.textContent)")
     assert periods[0] == "2019-01" and periods[-1] == "2020-01" and len(periods) == 13  # empty months too
@@ -210,8 +212,9 @@ def test_article_view_highlights_spans_with_scores_and_metadata(browser, corpus_
 
 
 def test_stored_payloads_are_shown_as_text_everywhere(browser, xss_url, tmp_path):  # noqa: F811
-    """Title, text, outlet, author and URL of an article stored with `propscope ingest` hold HTML and script;
-    the page shows them as text in the list, the charts, the filters and the article view, and runs nothing."""
+    """Title, text, outlet, author and URL of an article stored with `propscope ingest` hold HTML and
+    script; the page shows them as text in the list, the charts, the filters and the article view, and runs
+    nothing."""
     context, pg = _open(browser, xss_url + "/?view=explore&sort=-published&from=2019-02-01&to=2019-02-28")
     _settle(pg)
     titles = [r[0] for r in _list(pg)]
@@ -224,7 +227,7 @@ def test_stored_payloads_are_shown_as_text_everywhere(browser, xss_url, tmp_path
     _settle(pg)
     assert outlet in pg.inner_text("#ex-pair figcaption")
     _save(pg, tmp_path, "explore-xss-list.png")
-    pg.click(f"#ex-list a.ps-ex-open:has-text('bold')")
+    pg.click("#ex-list a.ps-ex-open:has-text('bold')")
     _settle(pg)
     assert pg.inner_text("#ex-art-title") == f"Title {XSS}<b>bold</b>"
     assert XSS in pg.inner_text("#article-view")

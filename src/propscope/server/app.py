@@ -29,7 +29,7 @@ from ..errors import InputError
 from ..schema import Analysis, Article
 from ..techniques import all_techniques
 from .access import RateLimiter, ServeOptions, require_token
-from .routes_corpus import AnswerCache, make_corpus_router
+from .routes_corpus import answer_cache, make_corpus_router
 from .routes_page import make_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -358,7 +358,7 @@ def create_app(
     app.state.options = options = options or ServeOptions()
     app.state.fetch_limiter = RateLimiter(options.fetches_per_minute)
     app.state.corpus = corpus
-    app.state.corpus_cache = AnswerCache(corpus.version if corpus is not None else (lambda: None))
+    app.state.corpus_cache = answer_cache(corpus)
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(InputError, _input_error_handler)

@@ -8,6 +8,7 @@ takes the CLI's filters as query parameters (``from``, ``to``, ``outlet``, ``ori
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -108,15 +109,19 @@ class OutletItem(BaseModel):
 
 class AnswerCache:
     """The last ``size`` answers, keyed by route and query, dropped when the store's version changes (the
-    version is read at most every ``check_every`` seconds, so an ingest shows up within that time)."""
+    version is read at most every ``check_every`` seconds, so an ingest shows up within that time).
+
+    Concurrent requests for the same key wait for one computation instead of each running the query
+    ("single flight"). ``size`` 0 turns caching off (every request runs its query)."""
 
     def __init__(self, version: Callable[[], Any], size: int = 512, check_every: float = 2.0) -> None:
         self._version = version
-        self._size = size
+        self.size = size
         self._check_every = check_every
         self._checked = 0.0
         self._current: Any = None
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._running: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def _fresh(self) -> None:
@@ -131,17 +136,40 @@ class AnswerCache:
                 self._items.clear()
 
     def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        if self.size <= 0:
+            return compute()
         self._fresh()
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = compute()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
+            flight = self._running.setdefault(key, threading.Lock())
+        with flight:  # the first request computes; the others wait here, then find the answer
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            try:
+                value = compute()
+            finally:
+                with self._lock:
+                    self._running.pop(key, None)
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            return value
+
+
+CACHE_ENV = "PROPSCOPE_CORPUS_CACHE"
+"""Number of corpus answers the server keeps (default 512; 0: none, every request runs its query)."""
+
+
+def answer_cache(corpus: Any) -> AnswerCache:
+    """The app's cache of corpus answers, sized by $PROPSCOPE_CORPUS_CACHE."""
+    import os
+
+    size = int(os.environ.get(CACHE_ENV) or 512)
+    return AnswerCache(corpus.version if corpus is not None else (lambda: None), size=size)
 
 
 def _corpus(request: Request) -> Any:
@@ -184,18 +212,25 @@ def _query_key(request: Request) -> tuple[Any, ...]:
     return (request.url.path, tuple(sorted(request.query_params.multi_items())))
 
 
-async def _answer(request: Request, compute: Callable[[Any], Any]) -> Any:
-    """Run ``compute(corpus)`` in a worker thread, through the answer cache; a bad value gives 422."""
+async def _answer(request: Request, compute: Callable[[Any], Any]) -> Response:
+    """The JSON of ``compute(corpus)``, run in a worker thread through the answer cache (which keeps the
+    encoded bytes: a cached answer costs no validation or encoding); a bad value gives 422; None, 404."""
     corpus = _corpus(request)
     cache: AnswerCache = request.app.state.corpus_cache
 
-    def work() -> Any:
+    def encoded() -> bytes:
+        return json.dumps(compute(corpus), ensure_ascii=False, separators=(",", ":")).encode()
+
+    def work() -> bytes:
         try:
-            return cache.get_or_compute(_query_key(request), lambda: compute(corpus))
+            return cache.get_or_compute(_query_key(request), encoded)
         except (FilterError, ValueError) as e:
             raise HTTPException(status_code=422, detail=str(e)) from None
 
-    return await run_in_threadpool(work)
+    body = await run_in_threadpool(work)
+    if body == b"null":
+        raise HTTPException(status_code=404, detail=f"not in the store: {request.url.path}")
+    return Response(body, media_type="application/json")
 
 
 def _page(page: Any, sort: str, filters: Filters) -> dict[str, Any]:
@@ -210,7 +245,7 @@ def make_corpus_router() -> APIRouter:
         422: {"description": "A filter, sort or grouping that cannot be used; the message names it"}})
 
     @router.get(API_PREFIX, response_model=CorpusInfo, summary="The store the server reads, and its size")
-    async def info(request: Request) -> dict[str, Any]:
+    async def info(request: Request) -> Response:
         return await _answer(request, lambda c: {"store": c.name, "articles": c.count()})
 
     @router.get(f"{API_PREFIX}/stats", response_model=StatsAnswer,
@@ -218,7 +253,7 @@ def make_corpus_router() -> APIRouter:
     async def stats(request: Request, filters: FiltersDep,
                     by: Annotated[list[str] | None, Query(
                         description=f"group by (repeatable): {', '.join(BY_VALUES)}; at most one period",
-                        examples=["technique"])] = None) -> dict[str, Any]:
+                        examples=["technique"])] = None) -> Response:
         groups = list(by or [])
         return await _answer(request, lambda c: {"by": groups, "filters": filters.to_dict(),
                                                  "rows": c.stats(filters, by=groups).to_dicts()})
@@ -229,13 +264,13 @@ def make_corpus_router() -> APIRouter:
                        sort: Annotated[str, Query(description=f"{', '.join(SORT_VALUES)}; prefix - for "
                                                   "descending")] = "-published",
                        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+                       limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
         return await _answer(request, lambda c: _page(
             c.articles(filters, sort=sort, offset=offset, limit=limit), sort, filters))
 
     @router.get(f"{API_PREFIX}/articles/{{article_id}}", response_model=StoredArticleAnswer,
                 summary="One stored article with its analysis: text, spans, sentence scores, article score")
-    async def article(request: Request, article_id: int) -> dict[str, Any]:
+    async def article(request: Request, article_id: int) -> Response:
         def one(c: Any) -> dict[str, Any] | None:
             a = c.article(article_id)
             if a is None:
@@ -245,14 +280,11 @@ def make_corpus_router() -> APIRouter:
                     "ingested_at": a.ingested_at, "history": a.history,
                     "analysis": a.analysis.model_dump(mode="json")}
 
-        found = await _answer(request, one)
-        if found is None:
-            raise HTTPException(status_code=404, detail=f"no article {article_id} in the store")
-        return found
+        return await _answer(request, one)
 
     @router.get(f"{API_PREFIX}/outlets", response_model=list[OutletItem],
                 summary="Every outlet with its metadata and number of stored articles")
-    async def outlets(request: Request) -> list[dict[str, Any]]:
+    async def outlets(request: Request) -> Response:
         return await _answer(request, lambda c: c.outlets().to_dicts())
 
     @router.get(f"{API_PREFIX}/search", response_model=ArticlePage,
@@ -262,7 +294,7 @@ def make_corpus_router() -> APIRouter:
                                              examples=["white house"])],
                      sort: Annotated[str, Query(description="relevance, or as /articles")] = "relevance",
                      offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 20) -> dict[str, Any]:
+                     limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
         def found(c: Any) -> dict[str, Any]:
             rows = c.search(q, filters, limit=limit, offset=offset, sort=sort)
             total = c.articles(replace(filters, words=q), limit=0).total

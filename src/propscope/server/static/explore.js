@@ -495,12 +495,12 @@
     }
     st.info = info;
     const [outlets] = await Promise.all([getJson("/outlets"), waitForTechniques()]);
-    st.outlets = outlets;
+    st.outlets = outlets.filter((o) => o.articles > 0);  // outlets imported from a CSV may have none yet
     const root = build();
     $("main").append(root);
     fillChoices();
     $("ex-store").textContent = `Store ${info.store}: ${info.articles.toLocaleString("en")} articles, ` +
-      `${outlets.length.toLocaleString("en")} outlets. Every chart and the list follow these filters.`;
+      `${st.outlets.length.toLocaleString("en")} outlets. Every chart and the list follow these filters.`;
     wire();
     st.built = true;
     page.registerView("explore", { label: "Explore the corpus", element: root, enter });
