@@ -262,3 +262,18 @@ def test_narrow_screen_explore(browser, corpus_url, tmp_path):  # noqa: F811
     _save(pg, tmp_path, "explore-narrow.png")
     assert axe_violations(pg) == []
     context.close()
+
+
+def test_docs_page_lists_the_corpus_routes_with_their_filters(browser, corpus_url, tmp_path):  # noqa: F811
+    context, pg = _open(browser, corpus_url + "/docs")
+    pg.wait_for_selector(".ps-api-op")
+    text = pg.inner_text("#api-doc")
+    for route in ("/api/v1/corpus/stats", "/api/v1/corpus/articles/{article_id}", "/api/v1/corpus/search"):
+        assert route in text
+    stats = pg.locator(".ps-api-op", has_text="GET /api/v1/corpus/stats").first.inner_text()
+    for name in ("from", "to", "outlet", "orientation", "technique", "search", "min_confidence", "by"):
+        assert re.search(rf"\b{name}\b", stats)
+    assert "(repeatable)" in stats
+    _save(pg, tmp_path, "explore-docs.png")
+    assert axe_violations(pg) == []
+    context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from explore_fixtures import build_store, corpus_rows
@@ -133,3 +134,24 @@ def test_without_a_store_the_routes_say_how_to_make_one():
     with TestClient(create_app(FakeDetector())) as c:
         r = c.get("/api/v1/corpus/stats")
         assert r.status_code == 404 and "propscope ingest" in r.json()["detail"]
+
+
+def test_the_explore_views_first_answers_are_computed_at_start_up(store):
+    corpus = Corpus(store, create=False)
+    app = create_app(FakeDetector(), corpus=corpus)
+    with TestClient(app) as c:
+        cache = app.state.corpus_cache
+        deadline = time.monotonic() + 20
+        while len(cache.keys()) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        paths = {(k[0], k[1]) for k in cache.keys()}
+        assert ("/api/v1/corpus/stats", (("by", "month"), ("by", "technique"))) in paths
+        hits = cache.hits
+        r = c.get("/api/v1/corpus/stats?by=month&by=technique")
+        assert r.status_code == 200 and cache.hits == hits + 1
+        r = c.get("/api/v1/corpus/stats?by=technique&by=month")  # another grouping order: another answer
+        assert cache.hits == hits + 1 and list(r.json()["rows"][0])[:2] == ["technique", "month"]
+        pair = [k for k in cache.keys()
+                if ("outlet", "Centre Post") in k[1] and ("outlet", "Left Wire") in k[1]]
+        assert pair, "the two-outlet chart's answer is warmed too"
+    corpus.close()

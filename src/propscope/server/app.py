@@ -7,6 +7,7 @@ same JSON as ``propscope analyze`` prints.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ from ..errors import InputError
 from ..schema import Analysis, Article
 from ..techniques import all_techniques
 from .access import RateLimiter, ServeOptions, require_token
-from .routes_corpus import answer_cache, make_corpus_router
+from .routes_corpus import answer_cache, make_corpus_router, warm_up
 from .routes_page import make_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -335,7 +336,9 @@ def create_app(
     async def lifespan(app: FastAPI):
         if app.state.detector is None:
             app.state.detector = await run_in_threadpool(load_detector, model_dir)
+        warming = asyncio.create_task(warm_up(app))  # the Explore view's first answers, in the background
         yield
+        warming.cancel()
 
     app = FastAPI(
         title="propscope",

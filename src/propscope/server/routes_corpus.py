@@ -115,6 +115,7 @@ class AnswerCache:
     ("single flight"). ``size`` 0 turns caching off (every request runs its query)."""
 
     def __init__(self, version: Callable[[], Any], size: int = 512, check_every: float = 2.0) -> None:
+        self.hits = 0
         self._version = version
         self.size = size
         self._check_every = check_every
@@ -123,6 +124,10 @@ class AnswerCache:
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._running: dict[tuple[Any, ...], threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def keys(self) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._items)
 
     def _fresh(self) -> None:
         now = time.monotonic()
@@ -142,6 +147,7 @@ class AnswerCache:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
+                self.hits += 1
                 return self._items[key]
             flight = self._running.setdefault(key, threading.Lock())
         with flight:  # the first request computes; the others wait here, then find the answer
@@ -170,6 +176,36 @@ def answer_cache(corpus: Any) -> AnswerCache:
 
     size = int(os.environ.get(CACHE_ENV) or 512)
     return AnswerCache(corpus.version if corpus is not None else (lambda: None), size=size)
+
+
+LANDING = ("/stats?by=month&by=technique", "/stats?by=outlet", "/articles?sort=-published&offset=0&limit=20")
+"""What the Explore view asks first (besides the two-outlet chart, added by ``warm_up``)."""
+
+
+async def warm_up(app: Any) -> None:
+    """Compute the Explore view's first answers into the cache right after start-up, through the app
+    itself (same code, same cache keys), so that the first visitor of a large store does not wait."""
+    import httpx
+
+    if app.state.corpus is None or app.state.corpus_cache.size <= 0:
+        return
+    try:
+        await _warm(app, httpx)
+    except Exception:  # noqa: BLE001 - only a head start: the requests themselves will report problems
+        return
+
+
+async def _warm(app: Any, httpx: Any) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+        outlets = (await client.get(f"{API_PREFIX}/outlets")).json()
+        top = [o["name"] for o in sorted(outlets, key=lambda o: -o["articles"]) if o["articles"] > 0][:2]
+        urls = [API_PREFIX, *(API_PREFIX + u for u in LANDING)]
+        if len(top) == 2:
+            urls.append(f"{API_PREFIX}/stats?" + str(httpx.QueryParams(
+                [("by", "outlet"), ("by", "technique"), ("outlet", top[0]), ("outlet", top[1])])))
+        for url in urls:
+            await client.get(url)
 
 
 def _corpus(request: Request) -> Any:
@@ -209,7 +245,8 @@ FiltersDep = Annotated[Filters, Depends(corpus_filters)]
 
 
 def _query_key(request: Request) -> tuple[Any, ...]:
-    return (request.url.path, tuple(sorted(request.query_params.multi_items())))
+    # sorted by name only: the order of a repeated name (by=month&by=technique) changes the answer
+    return (request.url.path, tuple(sorted(request.query_params.multi_items(), key=lambda kv: kv[0])))
 
 
 async def _answer(request: Request, compute: Callable[[Any], Any]) -> Response:
