@@ -153,7 +153,7 @@ def test_a_copied_url_reproduces_the_view_and_back_works(browser, corpus_url, tm
     scores = [float(r[1]) for r in rows]
     assert scores == sorted(scores, reverse=True)
     time_labels = pg.inner_text("#ex-time figcaption")
-    assert "per year" in time_labels
+    assert "per technique and year" in time_labels
 
     other, pg2 = _open(browser, url)  # a fresh tab with the copied link
     _settle(pg2)
@@ -265,7 +265,9 @@ def test_narrow_screen_explore(browser, corpus_url, tmp_path):  # noqa: F811
 
 
 def test_docs_page_lists_the_corpus_routes_with_their_filters(browser, corpus_url, tmp_path):  # noqa: F811
-    context, pg = _open(browser, corpus_url + "/docs")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = context.new_page()
+    pg.goto(corpus_url + "/docs")
     pg.wait_for_selector(".ps-api-op")
     text = pg.inner_text("#api-doc")
     for route in ("/api/v1/corpus/stats", "/api/v1/corpus/articles/{article_id}", "/api/v1/corpus/search"):

@@ -20,7 +20,8 @@
   const $ = (id) => document.getElementById(id);
   const st = { outlets: [], info: null, seq: 0, built: false };
 
-  const pct = (x) => `${Math.round(100 * x)}%`;
+  const pct = (x) => (x > 0 && x < 0.005 ? "<1%" : `${Math.round(100 * x)}%`);
+  const BAR_WIDTH = 420;
   const num = (x, d = 2) => (x === null || x === undefined ? "–" : Number(x).toFixed(d));
 
   function techniques() {
@@ -99,6 +100,7 @@
       el("div", { id: "ex-error", class: "ps-error", role: "alert", hidden: "" }),
       el("section", { "aria-labelledby": "ex-time-heading" },
         el("div", { class: "ps-ex-head" }, el("h2", { id: "ex-time-heading" }, "Techniques over time"),
+          labelled("ex-tmetric", "Measure", select([["spans", "spans"], ["per1k", "spans per 1,000 words"]])),
           labelled("ex-period", "Per", select([["day", "day"], ["week", "week"], ["month", "month"], ["year", "year"]]))),
         el("div", { id: "ex-time", class: "ps-chart ps-ex-wide" })),
       el("section", { "aria-labelledby": "ex-outlets-heading" },
@@ -188,6 +190,7 @@
     const techs = new Set(q.getAll("technique"));
     for (const c of $("ex-techniques").querySelectorAll("input")) c.checked = techs.has(c.value);
     $("ex-period").value = q.get("period") || "month";
+    $("ex-tmetric").value = q.get("tmetric") === "per1k" ? "per1k" : "spans";
     $("ex-metric").value = q.get("metric") || "spans_per_1k_words";
     if (!$("ex-metric").value) $("ex-metric").value = "spans_per_1k_words";
     const [a, b] = defaultPair(q);
@@ -216,6 +219,7 @@
     for (const c of $("ex-orientations").querySelectorAll("input:checked")) q.append("orientation", c.value);
     for (const c of $("ex-techniques").querySelectorAll("input:checked")) q.append("technique", c.value);
     if ($("ex-period").value !== "month") q.set("period", $("ex-period").value);
+    if ($("ex-tmetric").value !== "spans") q.set("tmetric", $("ex-tmetric").value);
     if ($("ex-metric").value !== "spans_per_1k_words") q.set("metric", $("ex-metric").value);
     set("a", $("ex-a").value);
     set("b", $("ex-b").value);
@@ -292,12 +296,14 @@
     const periods = allPeriods([...new Set(data.rows.map((r) => r[period]))].filter((p) => p !== "(unknown)").sort(), period);
     const used = new Set(data.rows.filter((r) => r.spans > 0).map((r) => r.technique));
     const series = techniques().filter((t) => used.has(t.name));
-    const cell = new Map(data.rows.map((r) => [`${r[period]}|${r.technique}`, r.spans]));
+    const per1k = $("ex-tmetric").value === "per1k";
+    const cell = new Map(data.rows.map((r) => [`${r[period]}|${r.technique}`, per1k ? r.spans_per_1k_words : r.spans]));
     const undated = data.rows.filter((r) => r[period] === "(unknown)").reduce((a, r) => a + r.articles, 0);
     window.PSChart.figure($("ex-time"), {
-      kind: "columns", caption: `Spans per technique per ${period}` +
+      kind: "columns", caption: `${per1k ? "Spans per 1,000 words" : "Spans"}, per technique and ${period}` +
         (undated ? ` (articles without a date are left out)` : ""),
-      xName: period, yName: "spans", labelName: period,
+      xName: period, yName: per1k ? "spans per 1,000 words" : "spans", labelName: period,
+      width: Math.max(320, $("ex-time").clientWidth - 140), format: per1k ? (v) => num(v, 1) : String,
       series: series.map((t) => ({ name: t.label, colour: t.colour })),
       rows: periods.map((p) => ({ label: p, values: series.map((t) => cell.get(`${p}|${t.name}`) || 0) })),
       empty: "No dated article matches these filters.",
@@ -323,7 +329,7 @@
     window.PSChart.figure($("ex-outlet-chart"), {
       caption: `${what[0].toUpperCase()}${what.slice(1)} per outlet` +
         (count.size > MAX_OUTLETS ? ` (the ${MAX_OUTLETS} outlets with most articles of ${count.size})` : ""),
-      labelName: "outlet", valueName: what,
+      labelName: "outlet", valueName: what, barWidth: BAR_WIDTH,
       series: [{ name: what, colour: tech ? techInfo(tech).colour : "#1f5fa8" }],
       rows: rows.map((r) => ({ label: `${r.outlet} (${r.articles.toLocaleString("en")} articles)`,
         values: [r[key] || 0] })),
@@ -352,7 +358,7 @@
     const used = techniques().filter((t) => share(a, t.name) > 0 || share(b, t.name) > 0);
     window.PSChart.figure($("ex-pair"), {
       caption: `Share of each outlet's spans per technique: ${a} (solid) and ${b} (light, outlined)`,
-      labelName: "technique", series: [{ name: a }, { name: b, faded: true }],
+      labelName: "technique", series: [{ name: a }, { name: b, faded: true }], barWidth: BAR_WIDTH,
       rows: used.map((t) => ({ label: t.label, colour: t.colour, values: [share(a, t.name), share(b, t.name)] })),
       format: pct, empty: "Neither outlet has a span under these filters.",
     });
@@ -465,7 +471,7 @@
       if (e.target.name !== "search") go(urlFromControls(false));
     });
     $("ex-reset").addEventListener("click", () => go(new URLSearchParams({ view: "explore" })));
-    for (const id of ["ex-period", "ex-metric", "ex-a", "ex-b"]) {
+    for (const id of ["ex-period", "ex-tmetric", "ex-metric", "ex-a", "ex-b"]) {
       $(id).addEventListener("change", () => go(urlFromControls(true)));
     }
     $("ex-prev").addEventListener("click", () => turnPage(-1));
