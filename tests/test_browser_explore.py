@@ -279,3 +279,21 @@ def test_docs_page_lists_the_corpus_routes_with_their_filters(browser, corpus_ur
     _save(pg, tmp_path, "explore-docs.png")
     assert axe_violations(pg) == []
     context.close()
+
+
+def test_a_store_without_dates_or_outlets(browser, tmp_path):  # noqa: F811
+    """As after `propscope ingest ../shared/data/ptc/dev/articles`: no dates, no outlets."""
+    rows = [{"id": f"p{i}", "text": f"Plain {i}\n\nThe terrorists must wisen up. Item {i}."} for i in range(3)]
+    corpus, server = _server(tmp_path, rows)
+    with server as url:
+        context, pg = _open(browser, url + "/?view=explore")
+        _settle(pg)
+        assert "3 of 3 articles" in _summary(pg)
+        assert "No dated article" in pg.inner_text("#ex-time")
+        assert "No outlets" in pg.inner_text("#ex-pair")
+        assert [b.split(" (")[0] for b in _outlet_bars(pg)] == ["(unknown)"]
+        _save(pg, tmp_path, "explore-undated.png")
+        assert axe_violations(pg) == []
+        assert pg.js_errors == []
+        context.close()
+    corpus.close()

@@ -155,3 +155,27 @@ def test_the_explore_views_first_answers_are_computed_at_start_up(store):
                 if ("outlet", "Centre Post") in k[1] and ("outlet", "Left Wire") in k[1]]
         assert pair, "the two-outlet chart's answer is warmed too"
     corpus.close()
+
+
+def test_serve_finds_its_store(store, tmp_path, monkeypatch, capsys):
+    import typer
+
+    from propscope.cli.serve import _open_corpus
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROPSCOPE_DB", raising=False)
+    assert _open_corpus(None) is None  # no ./propscope.db: no Explore view, one line saying how
+    assert "propscope ingest" in capsys.readouterr().err
+    with pytest.raises(typer.Exit) as stop:
+        _open_corpus(str(tmp_path / "missing.db"))
+    assert stop.value.exit_code == 1
+    assert f"error: {tmp_path / 'missing.db'}: no such store" in capsys.readouterr().err
+    assert not (tmp_path / "missing.db").exists()  # not created by serve
+    shutil.copy(store, tmp_path / "propscope.db")
+    corpus = _open_corpus(None)
+    assert corpus is not None and corpus.count() == 12
+    corpus.close()
+    monkeypatch.setenv("PROPSCOPE_DB", str(store))
+    corpus = _open_corpus(None)
+    assert corpus.name == str(store)
+    corpus.close()

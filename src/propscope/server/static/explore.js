@@ -136,6 +136,11 @@
       const extra = [o.orientation, `${o.articles.toLocaleString("en")} articles`].filter(Boolean).join(", ");
       outlets.append(el("option", { value: o.name }, `${o.name} (${extra})`));
     }
+    if (!st.outlets.length) {  // e.g. PTC files: no site, URL or --outlet
+      outlets.hidden = true;
+      outlets.before(el("p", { class: "ps-hint" }, "No article has an outlet (ingest --outlet NAME, or JSON Lines " +
+        "with an outlet field)."));
+    }
     const orients = [...new Set(st.outlets.map((o) => o.orientation).filter(Boolean))].sort();
     const of = $("ex-orientations");
     of.replaceChildren(el("legend", null, "Orientation"));
