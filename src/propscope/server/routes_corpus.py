@@ -221,11 +221,11 @@ def corpus_filters(
                                            examples=["2019-01-01"])] = None,
     date_to: Annotated[str | None, Query(alias="to", description="published on or before (`2020-02`: all of "
                                          "February)")] = None,
-    outlet: Annotated[list[str] | None, Query(description="outlet name or domain (repeatable)")] = None,
-    orientation: Annotated[list[str] | None, Query(description="outlet orientation, e.g. left (repeatable)")]
+    outlet: Annotated[list[str] | None, Query(description="outlet name or domain")] = None,
+    orientation: Annotated[list[str] | None, Query(description="outlet orientation, e.g. left")]
     = None,
     technique: Annotated[list[str] | None, Query(description="PTC label, readable name or a unique part "
-                                                 "(`loaded`, `fear`); repeatable; selects spans")] = None,
+                                                 "(`loaded`, `fear`); selects spans")] = None,
     search: Annotated[str | None, Query(description='full-text: all words, "quoted phrases"')] = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1, description="only spans with at least this "
                                                   "confidence")] = None,
@@ -289,7 +289,7 @@ def make_corpus_router() -> APIRouter:
                 summary="Statistics per group, as `propscope stats` (e.g. ?by=month&by=technique)")
     async def stats(request: Request, filters: FiltersDep,
                     by: Annotated[list[str] | None, Query(
-                        description=f"group by (repeatable): {', '.join(BY_VALUES)}; at most one period",
+                        description=f"group by: {', '.join(BY_VALUES)}; at most one period",
                         examples=["technique"])] = None) -> Response:
         groups = list(by or [])
         return await _answer(request, lambda c: {"by": groups, "filters": filters.to_dict(),
@@ -299,7 +299,7 @@ def make_corpus_router() -> APIRouter:
                 summary="One page of the selected articles, sorted (e.g. ?sort=-score&offset=50)")
     async def articles(request: Request, filters: FiltersDep,
                        sort: Annotated[str, Query(description=f"{', '.join(SORT_VALUES)}; prefix - for "
-                                                  "descending")] = "-published",
+                                                  "descending", examples=["-score"])] = "-published",
                        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
                        limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
         return await _answer(request, lambda c: _page(

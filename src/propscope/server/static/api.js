@@ -73,7 +73,14 @@
                 `  -H 'content-type: application/json' -d '${ex}'`));
           }
         } else if (method === "get") {
-          sec.append(el("pre", "ps-api-pre", `curl -s ${location.origin}${path}`));
+          // an example query from the parameters' examples (e.g. ?by=technique&from=2019-01-01)
+          const q = new URLSearchParams();
+          for (const p of op.parameters || []) {
+            const ex = (p.schema && p.schema.examples) || p.examples;
+            if (p.in === "query" && Array.isArray(ex) && ex.length) q.append(p.name, ex[0]);
+          }
+          const query = q.toString() ? `'${location.origin}${path}?${q}'` : `${location.origin}${path}`;
+          sec.append(el("pre", "ps-api-pre", `curl -s ${query}`));
         }
         sec.append(el("h3", null, "Responses"));
         const list = el("ul");
