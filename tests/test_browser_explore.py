@@ -283,7 +283,8 @@ def test_docs_page_lists_the_corpus_routes_with_their_filters(browser, corpus_ur
 
 def test_a_store_without_dates_or_outlets(browser, tmp_path):  # noqa: F811
     """As after `propscope ingest ../shared/data/ptc/dev/articles`: no dates, no outlets."""
-    rows = [{"id": f"p{i}", "text": f"Plain {i}\n\nThe terrorists must wisen up. Item {i}."} for i in range(3)]
+    rows = [{"id": f"p{i}", "text": f"Plain {i}\n\nThe terrorists must wisen up. Item {i}."}
+            for i in range(3)]
     corpus, server = _server(tmp_path, rows)
     with server as url:
         context, pg = _open(browser, url + "/?view=explore")

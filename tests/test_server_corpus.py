@@ -134,6 +134,8 @@ def test_without_a_store_the_routes_say_how_to_make_one():
     with TestClient(create_app(FakeDetector())) as c:
         r = c.get("/api/v1/corpus/stats")
         assert r.status_code == 404 and "propscope ingest" in r.json()["detail"]
+        info = c.get("/api/v1/corpus").json()  # what the page asks first: no error in its console
+        assert info["store"] is None and "propscope ingest" in info["hint"]
 
 
 def test_the_explore_views_first_answers_are_computed_at_start_up(store):

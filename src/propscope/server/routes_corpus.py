@@ -36,8 +36,9 @@ SORT_VALUES = ("score", "published", "outlet", "title", "spans", "words", "id")
 
 
 class CorpusInfo(BaseModel):
-    store: str = Field(description="the store's path, or its URL without the password")
+    store: str | None = Field(description="the store's path, or its URL without the password; null: none")
     articles: int = Field(description="stored articles")
+    hint: str | None = Field(default=None, description="without a store: how to make one")
 
 
 class StatRow(BaseModel):
@@ -281,9 +282,13 @@ def make_corpus_router() -> APIRouter:
         404: {"description": "No store (the server was started without one) or no such article"},
         422: {"description": "A filter, sort or grouping that cannot be used; the message names it"}})
 
-    @router.get(API_PREFIX, response_model=CorpusInfo, summary="The store the server reads, and its size")
+    @router.get(API_PREFIX, response_model=CorpusInfo, responses={404: {"description": "Not used here"}},
+                summary="The store the server reads and its size (store null without one)")
     async def info(request: Request) -> Response:
-        return await _answer(request, lambda c: {"store": c.name, "articles": c.count()})
+        if getattr(request.app.state, "corpus", None) is None:  # a page without a store asks this: no 404
+            return Response(json.dumps({"store": None, "articles": 0, "hint": NO_STORE}),
+                            media_type="application/json")
+        return await _answer(request, lambda c: {"store": c.name, "articles": c.count(), "hint": None})
 
     @router.get(f"{API_PREFIX}/stats", response_model=StatsAnswer,
                 summary="Statistics per group, as `propscope stats` (e.g. ?by=month&by=technique)")

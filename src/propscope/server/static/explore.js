@@ -5,7 +5,7 @@
  * sort and page, and the article shown (article=ID). Each change pushes a history entry, so a copied link
  * reproduces the view and Back returns to the previous one. The filter parameters go to the API as they are.
  *
- * Without a store (GET /api/v1/corpus answers 404) the view is not added; one line under the header says
+ * Without a store (GET /api/v1/corpus says store: null) the view is not added; one line under the header says
  * how to make a store. Every string from the store goes into the page as text (textContent), never as HTML.
  */
 "use strict";
@@ -491,15 +491,15 @@
     let info;
     try {
       const r = await fetch(API, { headers: { Accept: "application/json" } });
-      if (r.status === 404) {
+      info = await page.readJson(r);
+      if (!r.ok) throw new Error(info.detail || r.statusText);
+      if (!info.store) {
         const hint = el("p", { id: "store-hint", class: "ps-model" },
           "To explore a whole corpus, make a store: propscope ingest FILES... then propscope serve --db propscope.db");
         $("model-info").after(hint);
         document.body.dataset.explore = "off";
         return;
       }
-      info = await page.readJson(r);
-      if (!r.ok) throw new Error(info.detail || r.statusText);
     } catch (e) {
       document.body.dataset.explore = "off";
       return;
