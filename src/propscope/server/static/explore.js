@@ -350,7 +350,8 @@
       $("ex-pair").replaceChildren(el("p", { class: "ps-empty" }, "No outlets in the store."));
       return;
     }
-    const params = withParams(f, [["by", ["outlet", "technique"]], ["outlet", [...new Set([a, b])]]]);
+    // the two outlets are chosen here: the outlet and orientation filters do not apply, the others do
+    const params = withParams(f, [["by", ["outlet", "technique"]], ["outlet", [...new Set([a, b])]], ["orientation", []]]);
     const data = await getJson("/stats", params);
     if (seq !== st.seq) return;
     const total = new Map();
@@ -361,8 +362,10 @@
     }
     const share = (o, t) => (total.get(o) ? (cell.get(`${o}|${t}`) || 0) / total.get(o) : 0);
     const used = techniques().filter((t) => share(a, t.name) > 0 || share(b, t.name) > 0);
+    const none = [a, b].filter((o) => !total.get(o));
     window.PSChart.figure($("ex-pair"), {
-      caption: `Share of each outlet's spans per technique: ${a} (solid) and ${b} (light, outlined)`,
+      caption: `Share of each outlet's spans per technique: ${a} (solid) and ${b} (light, outlined)` +
+        (none.length ? `; no span of ${none.join(" or ")} under these filters` : ""),
       labelName: "technique", series: [{ name: a }, { name: b, faded: true }], barWidth: BAR_WIDTH,
       rows: used.map((t) => ({ label: t.label, colour: t.colour, values: [share(a, t.name), share(b, t.name)] })),
       format: pct, empty: "Neither outlet has a span under these filters.",
@@ -408,7 +411,7 @@
         go(link);
       });
       body.append(el("tr", null, el("td", null, a), el("td", { class: "ps-num" }, num(r.score)),
-        el("td", null, r.published || "–"), el("td", null, r.outlet || "(unknown)"),
+        el("td", { class: "ps-nowrap" }, r.published || "–"), el("td", null, r.outlet || "(unknown)"),
         el("td", { class: "ps-num" }, String(r.n_spans))));
     }
     const table = el("table", { class: "ps-ex-table" },
