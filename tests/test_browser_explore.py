@@ -117,6 +117,8 @@ def test_filters_change_the_charts_and_the_list(browser, corpus_url, tmp_path): 
     assert {r[3] for r in _list(pg)} == {"Right Daily"}
     assert [b.split(" (")[0] for b in _outlet_bars(pg)] == ["Right Daily"]
     assert parse_qs(urlsplit(pg.url).query)["orientation"] == ["right"]
+    pair = pg.inner_text("#ex-pair figcaption")  # its two outlets are its own choice: not filtered out
+    assert "Centre Post (solid) and Left Wire" in pair and "no span of" not in pair
 
     pg.check("#ex-orientations input[value='left']")
     pg.fill("#ex-from", "2020-01-01")
