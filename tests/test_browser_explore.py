@@ -213,6 +213,23 @@ def test_article_view_highlights_spans_with_scores_and_metadata(browser, corpus_
     context.close()
 
 
+def test_article_view_starts_with_the_lists_span_filters(browser, corpus_url):  # noqa: F811
+    context, pg = _open(browser, corpus_url + "/?view=explore&technique=loaded&min_confidence=0.7")
+    _settle(pg)
+    pg.click("#ex-list a.ps-ex-open >> nth=0")
+    _settle(pg)
+    shown = pg.evaluate("[...new Set([...document.querySelectorAll('#article-view mark.ps-span')]"
+                        ".map(m => m.dataset.technique))]")
+    assert shown == ["Loaded_Language"]  # the other techniques are switched off in the legend
+    assert pg.input_value("#threshold") == "0.7"
+    pg.click("#legend-all")
+    shown = pg.evaluate("[...new Set([...document.querySelectorAll('#article-view mark.ps-span')]"
+                        ".map(m => m.dataset.technique))]")
+    assert set(shown) == {"Loaded_Language", "Name_Calling,Labeling"}  # fear (0.6) stays under 0.7
+    assert pg.js_errors == []
+    context.close()
+
+
 def test_stored_payloads_are_shown_as_text_everywhere(browser, xss_url, tmp_path):  # noqa: F811
     """Title, text, outlet, author and URL of an article stored with `propscope ingest` hold HTML and
     script; the page shows them as text in the list, the charts, the filters and the article view, and runs

@@ -228,7 +228,7 @@
     if ($("ex-metric").value !== "spans_per_1k_words") q.set("metric", $("ex-metric").value);
     set("a", $("ex-a").value);
     set("b", $("ex-b").value);
-    for (const k of ["sort", "min", "hide"]) for (const v of cur.getAll(k)) q.append(k, v);
+    for (const v of cur.getAll("sort")) q.append("sort", v);
     if (keepPage && cur.get("page")) q.set("page", cur.get("page"));
     return q;
   }
@@ -402,8 +402,17 @@
     }
     head.append(el("th", { scope: "col" }, "Spans"));
     const body = el("tbody");
+    // the article view starts with the list's span filters: its slider at min_confidence, other techniques off
+    // (as the server understood them: `technique=loaded` is Loaded_Language)
+    const base = new URLSearchParams(location.search);
+    const understood = data.filters || {};
+    if (typeof understood.min_confidence === "number") base.set("min", String(understood.min_confidence));
+    const chosen = new Set(understood.techniques || []);
+    if (chosen.size && !base.has("hide")) {
+      for (const t of techniques()) if (!chosen.has(t.name)) base.append("hide", t.name);
+    }
     for (const r of data.rows) {
-      const link = new URLSearchParams(location.search);
+      const link = new URLSearchParams(base);
       link.set("article", String(r.id));
       const a = el("a", { href: `?${link.toString()}`, class: "ps-ex-open" }, r.title || r.ext_id || `article ${r.id}`);
       a.addEventListener("click", (e) => {
@@ -435,7 +444,7 @@
     showError("ex-art-error", "");
     document.body.dataset.explore = "loading";
     const back = new URLSearchParams(q);
-    back.delete("article");
+    for (const k of ["article", "min", "hide"]) back.delete(k);
     $("ex-back").setAttribute("href", `?${back.toString()}`);
     let data;
     try {
@@ -460,6 +469,7 @@
     if (art.author) row("Author", art.author);
     row("Article score", typeof data.analysis.score === "number" ? num(data.analysis.score) : "–");
     row("Model", data.analysis.model || "–");
+    if ((data.history || []).length) row("Older analyses kept", data.history.join(", "));
     if (art.url) {
       const safe = /^https?:\/\//i.test(art.url);
       row("Original", safe ? el("a", { href: art.url, rel: "noopener noreferrer nofollow" }, art.url) : art.url);
