@@ -30,6 +30,7 @@ def _register() -> None:
     from . import analyze as _analyze  # noqa: F401
     from . import model as _model  # noqa: F401
     from . import serve as _serve  # noqa: F401
+    from . import trace as _trace  # noqa: F401
 
 
 def main() -> None:

@@ -35,12 +35,13 @@ class LshParams:
     """Shingling and LSH settings. The defaults are those measured in docs/trace.md."""
 
     shingle: int = 3
-    window: int = 60
-    num_perm: int = 64
-    bands: int = 16
+    window: int = 40
+    num_perm: int = 96
+    bands: int = 32
     seed: int = 1
     cap: int = 50
     fallback: int = 2
+    max_partners: int = 10
 
     @property
     def rows(self) -> int:
@@ -118,25 +119,47 @@ def minhash_reference(values: Iterable[int], num_perm: int, seed: int = 1) -> np
 _BLOCK = 4096
 
 
-def window_signatures(sh: np.ndarray, params: LshParams) -> np.ndarray:
-    """MinHash signatures (windows x num_perm, uint32) of windows of ``params.window`` shingles.
+def block_bounds(sh: np.ndarray, half: int) -> np.ndarray:
+    """Start of each block of shingles, chosen by content: a block ends after a shingle whose hash is 0 modulo
+    ``half`` (blocks of ``half`` shingles on average, at least ``half // 4``, at most ``2 * half``).
 
-    Windows start every ``window // 2`` shingles; an article shorter than one window gets one signature.
+    Boundaries set by content, not by position, fall at the same words in a source and in its copy, and in
+    every article that quotes the same speech, wherever the text sits in the article.
+    """
+    n = len(sh)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    anchors = (np.flatnonzero(_fmix32(sh ^ np.uint64(0x5BD1E995)) % np.uint32(half) == 0) + 1).tolist()
+    bounds = [0]
+    lo, hi = max(1, half // 4), 2 * half
+    for a in anchors + [n]:
+        while a - bounds[-1] > hi:
+            bounds.append(bounds[-1] + half)
+        if a - bounds[-1] >= lo and a < n:
+            bounds.append(a)
+    return np.array(bounds, dtype=np.int64)
+
+
+def window_signatures(sh: np.ndarray, params: LshParams) -> np.ndarray:
+    """MinHash signatures (windows x num_perm, uint32) of windows of about ``params.window`` shingles.
+
+    A window is two consecutive blocks (``block_bounds``), so windows overlap by half; an article of one block
+    gets one signature.
     """
     a, b = permutations(params.num_perm, params.seed)
     n = len(sh)
     if n == 0:
         return np.empty((0, params.num_perm), dtype=np.uint32)
-    half = max(1, params.window // 2)
-    n_half = (n + half - 1) // half
-    halves = np.empty((n_half, params.num_perm), dtype=np.uint32)
-    step = half * max(1, _BLOCK // half)  # blocks of whole half-windows keep memory bounded on long texts
-    for lo in range(0, n, step):
-        block = sh[lo:lo + step]
-        phv = _fmix32(block).reshape(-1, 1) * a + b  # uint32 arithmetic wraps mod 2^32, as in datasketch
-        starts = np.arange(0, len(block), half)
-        halves[lo // half: lo // half + len(starts)] = np.minimum.reduceat(phv, starts, axis=0)
-    if n_half == 1:
+    bounds = block_bounds(sh, max(2, params.window // 2))
+    halves = np.empty((len(bounds), params.num_perm), dtype=np.uint32)
+    # a few blocks at a time keeps memory bounded on a 5 MB article
+    group = max(1, _BLOCK // max(2, params.window // 2))
+    for g in range(0, len(bounds), group):
+        lo = int(bounds[g])
+        hi = int(bounds[g + group]) if g + group < len(bounds) else n
+        phv = _fmix32(sh[lo:hi]).reshape(-1, 1) * a + b  # uint32 arithmetic wraps mod 2^32, as in datasketch
+        halves[g:g + group] = np.minimum.reduceat(phv, bounds[g:g + group] - lo, axis=0)
+    if len(halves) == 1:
         return halves
     return np.minimum(halves[:-1], halves[1:])
 
@@ -201,5 +224,25 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
             pairs.append(np.stack([members[ii], members[jj]], axis=1))
     if not pairs:
         return np.empty((0, 2), dtype=np.int64), capped
-    allp = np.concatenate(pairs).astype(np.int64)
-    return np.unique(allp, axis=0), capped
+    allp, hits = np.unique(np.concatenate(pairs).astype(np.int64), axis=0, return_counts=True)
+    return limit_partners(allp, hits, params.max_partners), capped
+
+
+def limit_partners(pairs: np.ndarray, hits: np.ndarray, k: int) -> np.ndarray:
+    """Keep a pair when it is among the ``k`` best partners (most shared buckets, then earliest) of either end.
+
+    Bounds the work at ``2 * k`` alignments per article even when every article shares a passage.
+    """
+    if len(pairs) == 0:
+        return pairs
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    h = np.concatenate([hits, hits])
+    pid = np.concatenate([np.arange(len(pairs))] * 2)
+    order = np.lexsort((b, -h, a))
+    a_sorted = a[order]
+    first = np.r_[0, np.flatnonzero(a_sorted[1:] != a_sorted[:-1]) + 1]
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[pid[order][rank < k]] = True
+    return pairs[keep]
