@@ -23,7 +23,7 @@ from .model import Kind
 QUOTED = 0.8
 VERBATIM = 0.95
 
-_QUOTE = re.compile(r"[“\"«„]([^“”\"«»„\n]{1,5000})[”\"»“]")
+_QUOTE = re.compile(r"[“\"«„]([^“”\"«»„]{1,5000})[”\"»“]")
 
 
 def quote_intervals(text: str) -> list[tuple[int, int]]:
