@@ -10,7 +10,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from propscope.cli import _register, app
-from propscope.trace import TraceInput, trace
+from propscope.trace import TraceInput, TraceParams, trace
 from propscope.trace.shingles import LshParams, block_bounds, minhash_reference, window_signatures
 from propscope.trace.synth import synthetic_corpus
 
@@ -34,7 +34,7 @@ def test_signatures_equal_datasketch() -> None:
     bounds = block_bounds(values, 20)
     assert 5 <= len(bounds) <= 60 and bounds[0] == 0 and (np.diff(bounds) <= 40).all()
     win = window_signatures(values, LshParams())
-    assert (win[1] == minhash_reference(values[bounds[1]:bounds[3]], 96)).all()
+    assert (win[1] == minhash_reference(values[bounds[1] : bounds[3]], 96)).all()
 
 
 def test_cli_names_the_reworded_pair_with_passages() -> None:
@@ -50,8 +50,8 @@ def test_cli_names_the_reworded_pair_with_passages() -> None:
     src, cp = texts[link["source"]], texts[link["copy"]]
     assert len(link["passages"]) == 2
     for p in link["passages"]:
-        assert src[p["source_start"]:p["source_end"]] == p["source_text"]
-        assert cp[p["copy_start"]:p["copy_end"]] == p["copy_text"]
+        assert src[p["source_start"] : p["source_end"]] == p["source_text"]
+        assert cp[p["copy_start"] : p["copy_end"]] == p["copy_text"]
         assert 0.6 < p["similarity"] < 0.95
     joined = " ".join(p["source_text"] + p["copy_text"] for p in link["passages"])
     # the reworded sentences are inside the passages, the copy's own sentences are not
@@ -86,16 +86,28 @@ def test_table_output_and_bad_input(tmp_path: Path) -> None:
 
 
 def test_kinds_verbatim_reworded_quotation() -> None:
-    speech = ("“We will never accept the occupation of our land and we will fight for every village, every "
-              "field and every river until the last invader has left our country for good,” ")
-    a = TraceInput(id="a", text="Report one\n\nThe minister spoke in the capital on Monday. " + speech +
-                   "he said. Officials in the north reported heavy rain and closed two schools near the coast.",
-                   published="2020-01-02")
-    b = TraceInput(id="b", text="Another report\n\nFarmers protested against new taxes in the south. " + speech +
-                   "the minister told parliament. The opposition called for early elections next spring.",
-                   published="2020-01-01")
+    speech = (
+        "“We will never accept the occupation of our land and we will fight for every village, every "
+        "field and every river until the last invader has left our country for good,” "
+    )
+    a = TraceInput(
+        id="a",
+        text="Report one\n\nThe minister spoke in the capital on Monday. "
+        + speech
+        + "he said. Officials in the north reported heavy rain and closed two schools near the coast.",
+        published="2020-01-02",
+    )
+    b = TraceInput(
+        id="b",
+        text="Another report\n\nFarmers protested against new taxes in the south. "
+        + speech
+        + "the minister told parliament. The opposition called for early elections next spring.",
+        published="2020-01-01",
+    )
     c = TraceInput(id="c", text=SAMPLE, published="2018-09-07")
-    d = TraceInput(id="d", text=SAMPLE.replace("Idlib", "Idleb") + "\nA new closing line.", published="2018-09-09")
+    d = TraceInput(
+        id="d", text=SAMPLE.replace("Idlib", "Idleb") + "\nA new closing line.", published="2018-09-09"
+    )
     e = TraceInput(id="e", text=REWORDED, published="2018-09-08")
     res = trace([a, b, c, d, e])
     kinds = {(lk.source, lk.copy_id): (lk.kind, lk.direction) for lk in res.links}
@@ -121,12 +133,21 @@ def test_same_speech_everywhere_stays_linear() -> None:
     arts, _ = synthetic_corpus(300, reuse=0.0, seed=5)
     other, _ = synthetic_corpus(1, reuse=0.0, seed=99)
     speech = "“" + other[0].text.split("\n\n")[1][:1500] + "”"
-    items = [TraceInput(id=a.id, text=a.text + "\n" + speech + " he said.", published=a.published) for a in arts]
-    t0 = time.perf_counter()
+    items = [
+        TraceInput(id=a.id, text=a.text + "\n" + speech + " he said.", published=a.published, outlet=a.outlet)
+        for a in arts
+    ]
+    # by default the speech's lines, found in 3+ articles of one outlet, are left out as boilerplate
     res = trace(items)
+    assert any("left out as boilerplate" in w for w in res.warnings)
+    # only articles of outlets with fewer than 3 articles keep the speech: few links, all quotations
+    assert len(res.links) < 100 and all(lk.kind == "quotation" for lk in res.links)
+    # without that rule, LSH buckets are capped and each article keeps at most 10 partners
+    t0 = time.perf_counter()
+    res = trace(items, TraceParams(boilerplate_df=10**9, boilerplate_outlet_df=10**9))
     assert time.perf_counter() - t0 < 120
     assert res.stats.capped_buckets > 0 and any("LSH buckets" in w for w in res.warnings)
-    assert res.stats.candidate_pairs <= 300 * 2 * 10  # at most 10 best partners each, not 44,850 pairs
+    assert res.stats.candidate_pairs <= 300 * 2 * 10  # not 44,850 pairs
     assert res.links and all(lk.kind == "quotation" for lk in res.links)
 
 

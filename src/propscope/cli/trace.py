@@ -26,9 +26,24 @@ class TraceFormat(StrEnum):
 
 _SUFFIX = {".json": "json", ".csv": "csv", ".txt": "table"}
 
-CSV_COLUMNS = ["source", "copy", "direction", "kind", "share", "source_share", "similarity", "passage",
-               "source_start", "source_end", "copy_start", "copy_end", "passage_similarity", "passage_kind",
-               "source_text", "copy_text"]
+CSV_COLUMNS = [
+    "source",
+    "copy",
+    "direction",
+    "kind",
+    "share",
+    "source_share",
+    "similarity",
+    "passage",
+    "source_start",
+    "source_end",
+    "copy_start",
+    "copy_end",
+    "passage_similarity",
+    "passage_kind",
+    "source_text",
+    "copy_text",
+]
 
 
 def write_csv(result: TraceResult, stream: TextIO) -> None:
@@ -37,9 +52,26 @@ def write_csv(result: TraceResult, stream: TextIO) -> None:
     w.writerow(CSV_COLUMNS)
     for lk in result.links:
         for k, p in enumerate(lk.passages, 1):
-            w.writerow([lk.source, lk.copy_id, lk.direction, lk.kind, lk.share, lk.source_share, lk.similarity,
-                        k, p.source_start, p.source_end, p.copy_start, p.copy_end, p.similarity, p.kind,
-                        p.source_text, p.copy_text])
+            w.writerow(
+                [
+                    lk.source,
+                    lk.copy_id,
+                    lk.direction,
+                    lk.kind,
+                    lk.share,
+                    lk.source_share,
+                    lk.similarity,
+                    k,
+                    p.source_start,
+                    p.source_end,
+                    p.copy_start,
+                    p.copy_end,
+                    p.similarity,
+                    p.kind,
+                    p.source_text,
+                    p.copy_text,
+                ]
+            )
 
 
 def render_table(result: TraceResult, console: Console) -> None:
@@ -51,8 +83,16 @@ def render_table(result: TraceResult, console: Console) -> None:
         t.add_column(col, overflow="fold")
     for lk in result.links:
         first = lk.passages[0].copy_text if lk.passages else ""
-        t.add_row(lk.source, lk.copy_id, lk.direction, lk.kind, f"{lk.share:.0%}", f"{lk.similarity:.2f}",
-                  str(len(lk.passages)), (first[:70] + "…") if len(first) > 70 else first)
+        t.add_row(
+            lk.source,
+            lk.copy_id,
+            lk.direction,
+            lk.kind,
+            f"{lk.share:.0%}",
+            f"{lk.similarity:.2f}",
+            str(len(lk.passages)),
+            (first[:70] + "…") if len(first) > 70 else first,
+        )
     console.print(t)
     if result.families:
         f = Table(title=f"Story families ({len(result.families)})")
@@ -67,15 +107,31 @@ def render_table(result: TraceResult, console: Console) -> None:
 
 @app.command()
 def trace(
-    inputs: Annotated[list[str], typer.Argument(
-        metavar="INPUT", help="Article files (.txt, .html, .jsonl, also .gz), directories, or - for stdin.")],
-    fmt: Annotated[TraceFormat | None, typer.Option(
-        "--format", "-f", help="table (default), json (pairs and families) or csv (one row per passage).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.",
-                                                dir_okay=False)] = None,
-    ray: Annotated[str | None, typer.Option(
-        "--ray", help="Run on Ray: 'local' starts a local cluster, or give a cluster address (ray://host:10001 "
-        "or auto). Needs the ray extra.", show_default=False)] = None,
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="INPUT",
+            help="Article files (.txt, .html, .jsonl, also .gz), directories, or - for stdin.",
+        ),
+    ],
+    fmt: Annotated[
+        TraceFormat | None,
+        typer.Option(
+            "--format", "-f", help="table (default), json (pairs and families) or csv (one row per passage)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.", dir_okay=False)
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Run on Ray: 'local' starts a local cluster, or give a cluster address (ray://host:10001 "
+            "or auto). Needs the ray extra.",
+            show_default=False,
+        ),
+    ] = None,
     no_clean: Annotated[bool, typer.Option("--no-clean", help="Keep texts exactly as read.")] = False,
 ) -> None:
     """Find articles that reuse text from earlier ones: aligned passages, reuse share, kind, direction.
@@ -118,8 +174,9 @@ def trace(
     try:
         ctx = nullcontext(sys.stdout) if output is None else open(output, "w", encoding="utf-8", newline="")
     except OSError as exc:
-        raise typer.BadParameter(f"cannot write {output}: {exc.strerror or exc}", param_hint="'--output'"
-                                 ) from None
+        raise typer.BadParameter(
+            f"cannot write {output}: {exc.strerror or exc}", param_hint="'--output'"
+        ) from None
     with ctx as stream:
         if fmt_name == "json":
             stream.write(result.model_dump_json(indent=2) + "\n")
@@ -129,7 +186,7 @@ def trace(
             console = Console(highlight=False) if stream is sys.stdout else Console(file=stream, width=160)
             render_table(result, console)
     s = result.stats
-    msg = (f"{s.articles} articles traced, {len(result.links)} reuse links, {len(result.families)} families")
+    msg = f"{s.articles} articles traced, {len(result.links)} reuse links, {len(result.families)} families"
     if failed:
         msg += f"; {failed} input{'s' if failed != 1 else ''} failed"
     err.print(msg, markup=False, soft_wrap=True)

@@ -5,5 +5,15 @@ from __future__ import annotations
 from .core import TraceParams, link_pair, to_input, trace
 from .model import Passage, ReuseLink, StoryFamily, TraceInput, TraceResult, TraceStats
 
-__all__ = ["Passage", "ReuseLink", "StoryFamily", "TraceInput", "TraceParams", "TraceResult", "TraceStats",
-           "link_pair", "to_input", "trace"]
+__all__ = [
+    "Passage",
+    "ReuseLink",
+    "StoryFamily",
+    "TraceInput",
+    "TraceParams",
+    "TraceResult",
+    "TraceStats",
+    "link_pair",
+    "to_input",
+    "trace",
+]

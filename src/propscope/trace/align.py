@@ -1,13 +1,13 @@
 """Passage alignment that survives rewording: shared word n-grams as seeds, chained along the text, extended.
 
-Both texts are split into words (case-folded). Every word ``n``-gram of the copy that also occurs in the source
-(and at most ``max_occ`` times in either, so that repeated phrases cannot blow up) is a seed (i, j): source
-word i, copy word j. Seeds are chained in copy order: a seed joins the chain it follows within ``gap`` words on
-both sides without drifting more than ``gap`` words off the chain's diagonal, else it starts a new chain. A
-changed word breaks only the n-grams that hold it, so a lightly reworded sentence still chains. Chains that
-overlap are merged; each is then extended word by word while the words are equal and kept when it covers at
-least ``min_words`` copy words. Its similarity is the share of the passage's words (both sides together)
-covered by seeds: 1.0 for a verbatim copy, about the share of unchanged words for a reworded one.
+Both texts are split into words (case-folded). Every word ``n``-gram of the copy that also occurs in the
+source (and at most ``max_occ`` times in either, so that repeated phrases cannot blow up) is a seed (i, j):
+source word i, copy word j. Seeds are chained in copy order: a seed joins the chain it follows within ``gap``
+words on both sides without drifting more than ``gap`` words off the chain's diagonal, else it starts a new
+chain. A changed word breaks only the n-grams that hold it, so a lightly reworded sentence still chains.
+Chains that overlap are merged; each is then extended word by word while the words are equal and kept when it
+covers at least ``min_words`` copy words. Its similarity is the share of the passage's words (both sides
+together) covered by seeds: 1.0 for a verbatim copy, about the share of unchanged words for a reworded one.
 Work is linear in the text lengths (plus the number of seeds), also for a 5 MB article.
 """
 
@@ -125,7 +125,7 @@ def _covered(starts: np.ndarray, n: int, lo: int, hi: int) -> int:
         return 0
     mask = np.zeros(hi - lo, dtype=bool)
     for s in np.unique(starts).tolist():
-        mask[max(0, s - lo):max(0, min(hi, s + n) - lo)] = True
+        mask[max(0, s - lo) : max(0, min(hi, s + n) - lo)] = True
     return int(mask.sum())
 
 

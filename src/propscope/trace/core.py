@@ -28,14 +28,17 @@ class TraceParams:
     lsh: LshParams = field(default_factory=LshParams)
     align: AlignParams = field(default_factory=AlignParams)
     include_quotation_in_families: bool = False
+    boilerplate_outlet_df: int = 3
+    boilerplate_df: int = 10
 
 
 def to_input(item: TraceInput | Article) -> TraceInput:
     """A TraceInput from an Article (its ``site`` is the outlet) or a TraceInput."""
     if isinstance(item, TraceInput):
         return item
-    return TraceInput(id=item.id, text=item.text, published=item.published, outlet=item.site,
-                      title=item.title)
+    return TraceInput(
+        id=item.id, text=item.text, published=item.published, outlet=item.site, title=item.title
+    )
 
 
 def _date_key(published: str | None, aid: str) -> tuple:
@@ -51,6 +54,7 @@ class Prepared:
 
     items: list[TraceInput]
     eligible: list[int]
+    masked: dict[int, str]
     duplicate_links: list[ReuseLink]
     stats: TraceStats
     warnings: list[str]
@@ -74,7 +78,7 @@ def prepare(articles: Iterable[TraceInput | Article], params: TraceParams) -> Pr
     items.sort(key=lambda it: _date_key(it.published, it.id))
     stats = TraceStats(articles=len(items))
     first_by_text: dict[bytes, int] = {}
-    eligible: list[int] = []
+    distinct: list[int] = []
     dup_links: list[ReuseLink] = []
     for k, it in enumerate(items):
         ws = words(it.text)
@@ -85,11 +89,58 @@ def prepare(articles: Iterable[TraceInput | Article], params: TraceParams) -> Pr
         first = first_by_text.get(digest)
         if first is None:
             first_by_text[digest] = k
-            eligible.append(k)
+            distinct.append(k)
         else:
             stats.duplicates += 1
             dup_links.append(_duplicate_link(items[first], it))
-    return Prepared(items, eligible, dup_links, stats, warnings)
+    local, n_lines = mask_boilerplate([items[k] for k in distinct], params)
+    masked = {distinct[i]: t for i, t in local.items()}
+    if n_lines:
+        warnings.append(
+            f"{n_lines} distinct lines found in {params.boilerplate_outlet_df}+ articles of one outlet "
+            f"(or {params.boilerplate_df}+ articles without outlet) were left out as boilerplate"
+        )
+    eligible = [k for k in distinct if k not in masked or len(words(masked[k])) >= params.align.min_words]
+    stats.too_short += len(distinct) - len(eligible)
+    return Prepared(items, eligible, masked, dup_links, stats, warnings)
+
+
+def _line_keys(text: str) -> list[tuple[int, int, bytes]]:
+    """(start, end, key) of each line of at least 3 words; the key hashes its case-folded words."""
+    out, pos = [], 0
+    for line in text.split("\n"):
+        ws = words(line)
+        if len(ws) >= 3:
+            out.append((pos, pos + len(line), hashlib.blake2b(" ".join(ws).encode(), digest_size=8).digest()))
+        pos += len(line) + 1
+    return out
+
+
+def mask_boilerplate(items: Sequence[TraceInput], params: TraceParams) -> tuple[dict[int, str], int]:
+    """Texts with boilerplate lines blanked out (same length, so offsets hold), by article index.
+
+    A line is boilerplate (a poll, a sign-up box, an author note) when it is found in
+    ``boilerplate_outlet_df`` or more articles of the same outlet, or, among articles without outlet, in
+    ``boilerplate_df`` or more. Lines of a story that several outlets copy are not affected when outlets are
+    known.
+    """
+    keys = [_line_keys(it.text) for it in items]
+    count: dict[tuple[str | None, bytes], int] = {}
+    for it, ks in zip(items, keys, strict=True):
+        for key in {k for _, _, k in ks}:
+            count[(it.outlet, key)] = count.get((it.outlet, key), 0) + 1
+    masked: dict[int, str] = {}
+    bad: set[bytes] = set()
+    for n, (it, ks) in enumerate(zip(items, keys, strict=True)):
+        limit = params.boilerplate_df if it.outlet is None else params.boilerplate_outlet_df
+        cut = [(s, e) for s, e, k in ks if count[(it.outlet, k)] >= limit]
+        if cut:
+            bad.update(k for _, _, k in ks if count[(it.outlet, k)] >= limit)
+            chars = list(it.text)
+            for s, e in cut:
+                chars[s:e] = " " * (e - s)
+            masked[n] = "".join(chars)
+    return masked, len(bad)
 
 
 def _direction(a: TraceInput, b: TraceInput) -> tuple[TraceInput, TraceInput, str]:
@@ -102,8 +153,16 @@ def _direction(a: TraceInput, b: TraceInput) -> tuple[TraceInput, TraceInput, st
 
 def _duplicate_link(first: TraceInput, other: TraceInput) -> ReuseLink:
     src, cp, direction = _direction(first, other)
-    passage = Passage(source_start=0, source_end=len(src.text), copy_start=0, copy_end=len(cp.text),
-                      similarity=1.0, kind="verbatim", source_text=src.text, copy_text=cp.text)
+    passage = Passage(
+        source_start=0,
+        source_end=len(src.text),
+        copy_start=0,
+        copy_end=len(cp.text),
+        similarity=1.0,
+        kind="verbatim",
+        source_text=src.text,
+        copy_text=cp.text,
+    )
     return _link(src, cp, direction, [passage])
 
 
@@ -124,25 +183,42 @@ def _link(src: TraceInput, cp: TraceInput, direction: str, passages: list[Passag
     kind = pair_kind([(p.copy_end - p.copy_start, p.similarity, p.kind) for p in passages])
     share = _union_length([(p.copy_start, p.copy_end) for p in passages]) / max(1, len(cp.text))
     src_share = _union_length([(p.source_start, p.source_end) for p in passages]) / max(1, len(src.text))
-    return ReuseLink(source=src.id, copy=cp.id, direction=direction, kind=kind, share=round(min(1.0, share), 4),
-                     source_share=round(min(1.0, src_share), 4), similarity=round(min(1.0, sim), 4),
-                     source_published=src.published, copy_published=cp.published, source_outlet=src.outlet,
-                     copy_outlet=cp.outlet, passages=passages)
+    return ReuseLink(
+        source=src.id,
+        copy=cp.id,
+        direction=direction,
+        kind=kind,
+        share=round(min(1.0, share), 4),
+        source_share=round(min(1.0, src_share), 4),
+        similarity=round(min(1.0, sim), 4),
+        source_published=src.published,
+        copy_published=cp.published,
+        source_outlet=src.outlet,
+        copy_outlet=cp.outlet,
+        passages=passages,
+    )
 
 
-def link_pair(a: TraceInput, b: TraceInput, params: AlignParams | None = None,
-              tokens: dict[str, Tokens] | None = None) -> ReuseLink | None:
+def link_pair(
+    a: TraceInput,
+    b: TraceInput,
+    params: AlignParams | None = None,
+    tokens: dict[str, Tokens] | None = None,
+    masked: dict[str, str] | None = None,
+) -> ReuseLink | None:
     """Align two articles; a ReuseLink when they share at least one passage, else None.
 
-    ``tokens`` is an optional cache of tokenised texts by article id.
+    ``tokens`` is an optional cache of tokenised texts by article id; ``masked`` texts with boilerplate
+    blanked out, by id (see ``mask_boilerplate``).
     """
     src, cp, direction = _direction(a, b)
 
     def tok(it: TraceInput) -> Tokens:
+        text = masked.get(it.id, it.text) if masked else it.text
         if tokens is None:
-            return tokenize(it.text)
+            return tokenize(text)
         if it.id not in tokens:
-            tokens[it.id] = tokenize(it.text)
+            tokens[it.id] = tokenize(text)
         return tokens[it.id]
 
     ts, tc = tok(src), tok(cp)
@@ -156,9 +232,18 @@ def link_pair(a: TraceInput, b: TraceInput, params: AlignParams | None = None,
         c0, c1 = int(tc.starts[r.cp_start]), int(tc.ends[r.cp_end - 1])
         fs = quoted_chars(qs, s0, s1) / max(1, s1 - s0)
         fc = quoted_chars(qc, c0, c1) / max(1, c1 - c0)
-        passages.append(Passage(source_start=s0, source_end=s1, copy_start=c0, copy_end=c1,
-                                similarity=round(r.similarity, 4), kind=passage_kind(r.similarity, fs, fc),
-                                source_text=src.text[s0:s1], copy_text=cp.text[c0:c1]))
+        passages.append(
+            Passage(
+                source_start=s0,
+                source_end=s1,
+                copy_start=c0,
+                copy_end=c1,
+                similarity=round(r.similarity, 4),
+                kind=passage_kind(r.similarity, fs, fc),
+                source_text=src.text[s0:s1],
+                copy_text=cp.text[c0:c1],
+            )
+        )
     return _link(src, cp, direction, passages)
 
 
@@ -166,7 +251,7 @@ def candidate_pairs(prep: Prepared, params: TraceParams) -> np.ndarray:
     """Candidate pairs (indices into ``prep.items``, i < j) from MinHash LSH over the eligible articles."""
     keys, idx = [], []
     for k in prep.eligible:
-        kk, nw = article_keys(prep.items[k].text, params.lsh)
+        kk, nw = article_keys(prep.masked.get(k, prep.items[k].text), params.lsh)
         prep.stats.windows += nw
         keys.append(kk)
         idx.append(np.full(len(kk), k, dtype=np.int64))
@@ -177,8 +262,11 @@ def candidate_pairs(prep: Prepared, params: TraceParams) -> np.ndarray:
     return pairs
 
 
-def link_pairs(items: Sequence[TraceInput], pairs: np.ndarray, params: AlignParams) -> list[ReuseLink]:
+def link_pairs(
+    items: Sequence[TraceInput], pairs: np.ndarray, params: AlignParams, masked: dict[int, str] | None = None
+) -> list[ReuseLink]:
     """Align every candidate pair; the links found, in pair order."""
+    by_id = {items[k].id: t for k, t in (masked or {}).items()}
     cache: dict[str, Tokens] = {}
     out = []
     last_i = -1
@@ -187,7 +275,7 @@ def link_pairs(items: Sequence[TraceInput], pairs: np.ndarray, params: AlignPara
             if len(cache) > 4096:
                 cache.clear()
             last_i = i
-        lk = link_pair(items[i], items[j], params, cache)
+        lk = link_pair(items[i], items[j], params, cache, by_id)
         if lk is not None:
             out.append(lk)
     return out
@@ -202,17 +290,19 @@ def finish(prep: Prepared, links: list[ReuseLink], params: TraceParams) -> Trace
     prep.stats.links = len(all_links)
     if prep.stats.capped_buckets:
         prep.warnings.append(
-            f"{prep.stats.capped_buckets} LSH buckets held more than {params.lsh.cap} articles (boilerplate or a "
-            f"widely quoted text); their members were paired only with the {params.lsh.fallback} earliest")
+            f"{prep.stats.capped_buckets} LSH buckets held more than {params.lsh.cap} articles "
+            f"(boilerplate or a widely quoted text); their members were paired "
+            f"only with the {params.lsh.fallback} earliest"
+        )
     return TraceResult(links=all_links, families=fams, stats=prep.stats, warnings=prep.warnings)
 
 
 def trace(articles: Iterable[TraceInput | Article], params: TraceParams | None = None) -> TraceResult:
     """Find the articles that share text, with aligned passages, kind, direction and story families.
 
-        >>> from propscope.trace import TraceInput, trace
-        >>> result = trace([TraceInput(id="a", text=..., published="2018-09-07"), ...])
-        >>> [(lk.source, lk.copy_id, lk.kind, lk.share) for lk in result.links]
+    >>> from propscope.trace import TraceInput, trace
+    >>> result = trace([TraceInput(id="a", text=..., published="2018-09-07"), ...])
+    >>> [(lk.source, lk.copy_id, lk.kind, lk.share) for lk in result.links]
     """
     params = params or TraceParams()
     t0 = time.perf_counter()
@@ -221,10 +311,14 @@ def trace(articles: Iterable[TraceInput | Article], params: TraceParams | None =
     pairs = candidate_pairs(prep, params)
     prep.stats.candidate_pairs = len(pairs)
     t2 = time.perf_counter()
-    links = link_pairs(prep.items, pairs, params.align)
+    links = link_pairs(prep.items, pairs, params.align, prep.masked)
     prep.stats.aligned_pairs = len(pairs)
     t3 = time.perf_counter()
     result = finish(prep, links, params)
-    result.stats.seconds = {"prepare": round(t1 - t0, 3), "candidates": round(t2 - t1, 3),
-                            "align": round(t3 - t2, 3), "finish": round(time.perf_counter() - t3, 3)}
+    result.stats.seconds = {
+        "prepare": round(t1 - t0, 3),
+        "candidates": round(t2 - t1, 3),
+        "align": round(t3 - t2, 3),
+        "finish": round(time.perf_counter() - t3, 3),
+    }
     return result

@@ -10,7 +10,8 @@ from .model import ReuseLink, StoryFamily, compare_dates, parse_date
 def families(
     links: Sequence[ReuseLink], published: Mapping[str, str | None], *, include_quotation: bool = False
 ) -> list[StoryFamily]:
-    """Connected groups of articles linked by reuse (quotation-only links left out unless asked), largest first.
+    """Connected groups of articles linked by reuse (quotation-only links left out unless asked), largest
+    first.
 
     The origin is the member with the earliest date when exactly one member has it; with dates missing or
     several members on the earliest date, it is None (unknown), as for a link's direction.
@@ -49,8 +50,14 @@ def families(
             elif c is None:
                 best.append(m)
         origin = best[0] if len(best) == 1 else None
-        out.append(StoryFamily(id=0, members=members, origin=origin,
-                               origin_published=published.get(origin) if origin else None,
-                               links=n_links.get(root, 0)))
+        out.append(
+            StoryFamily(
+                id=0,
+                members=members,
+                origin=origin,
+                origin_published=published.get(origin) if origin else None,
+                links=n_links.get(root, 0),
+            )
+        )
     out.sort(key=lambda f: (-len(f.members), f.members[0]))
     return [f.model_copy(update={"id": k + 1}) for k, f in enumerate(out)]

@@ -29,7 +29,8 @@ class TraceInput(BaseModel):
 
 
 class Passage(BaseModel):
-    """Two aligned stretches of text: ``source_text == source.text[source_start:source_end]``, same for copy."""
+    """Two aligned stretches of text: ``source_text == source.text[source_start:source_end]``, same for
+    the copy."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -4,8 +4,8 @@ An article's words are cut into word ``n``-grams (shingles); every window of ``w
 overlap by half) gets a MinHash signature with datasketch's permutations, computed for all shingles of an
 article at once (the same values as ``datasketch.MinHash.update_batch``, see ``minhash_reference``).
 Signatures are cut into ``bands`` bands of ``rows`` values; two articles whose windows agree on a whole band
-fall in the same bucket and become a candidate pair. Windows, not whole articles, so that a passage copied into
-a longer article is found too. Buckets holding more than ``cap`` articles (boilerplate, a speech quoted
+fall in the same bucket and become a candidate pair. Windows, not whole articles, so that a passage copied
+into a longer article is found too. Buckets holding more than ``cap`` articles (boilerplate, a speech quoted
 everywhere) do not make all their pairs: each member is paired only with the bucket's ``fallback`` first
 members, so work stays linear.
 """
@@ -24,9 +24,19 @@ WORD = re.compile(r"\w+")
 """A word: a run of letters, digits or underscores (Unicode aware); text is case-folded first."""
 
 _MASK32 = np.uint64(0xFFFFFFFF)
-_SHINGLE_MULT = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
-                          0x94D049BB133111EB, 0xBF58476D1CE4E5B9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD],
-                         dtype=np.uint64)
+_SHINGLE_MULT = np.array(
+    [
+        0x9E3779B97F4A7C15,
+        0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9,
+        0x27D4EB2F165667C5,
+        0x94D049BB133111EB,
+        0xBF58476D1CE4E5B9,
+        0xD6E8FEB86659FD93,
+        0xFF51AFD7ED558CCD,
+    ],
+    dtype=np.uint64,
+)
 _BAND_MULT_SEED = 20181
 
 
@@ -83,7 +93,7 @@ def shingle_hashes(wh: np.ndarray, n: int) -> np.ndarray:
         return np.empty(0, dtype=np.uint64)
     acc = np.zeros(m, dtype=np.uint64)
     for k in range(n):
-        acc += wh[k:k + m] * _SHINGLE_MULT[k]
+        acc += wh[k : k + m] * _SHINGLE_MULT[k]
     return acc >> np.uint64(32)
 
 
@@ -158,7 +168,7 @@ def window_signatures(sh: np.ndarray, params: LshParams) -> np.ndarray:
         lo = int(bounds[g])
         hi = int(bounds[g + group]) if g + group < len(bounds) else n
         phv = _fmix32(sh[lo:hi]).reshape(-1, 1) * a + b  # uint32 arithmetic wraps mod 2^32, as in datasketch
-        halves[g:g + group] = np.minimum.reduceat(phv, bounds[g:g + group] - lo, axis=0)
+        halves[g : g + group] = np.minimum.reduceat(phv, bounds[g : g + group] - lo, axis=0)
     if len(halves) == 1:
         return halves
     return np.minimum(halves[:-1], halves[1:])
@@ -167,7 +177,7 @@ def window_signatures(sh: np.ndarray, params: LshParams) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _band_mult(params: LshParams) -> np.ndarray:
     rng = np.random.default_rng(_BAND_MULT_SEED)
-    return (rng.integers(1, 2**63, size=(params.bands, params.rows), dtype=np.uint64) | np.uint64(1))
+    return rng.integers(1, 2**63, size=(params.bands, params.rows), dtype=np.uint64) | np.uint64(1)
 
 
 def band_keys(sig: np.ndarray, params: LshParams) -> np.ndarray:
@@ -195,7 +205,8 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
     """Candidate pairs (i < j, int64 array of shape (k, 2)) from rows (band key, article index).
 
     Articles should be indexed in order of publication (earliest first), so that in a bucket over the cap
-    every member is paired with the earliest ones. Returns the distinct pairs and the number of capped buckets.
+    every member is paired with the earliest ones. Returns the distinct pairs and the number of capped
+    buckets.
     """
     if len(keys) == 0:
         return np.empty((0, 2), dtype=np.int64), 0
@@ -210,11 +221,11 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
     pairs: list[np.ndarray] = []
     capped = 0
     for s, size in zip(bounds[:-1][sizes > 1], sizes[sizes > 1], strict=True):
-        members = ix[s:s + size]
+        members = ix[s : s + size]
         if size > params.cap:
             capped += 1
-            first = members[:params.fallback]
-            rest = members[params.fallback:]
+            first = members[: params.fallback]
+            rest = members[params.fallback :]
             pairs.append(np.stack(np.broadcast_arrays(first[:, None], rest[None, :]), axis=-1).reshape(-1, 2))
             if len(first) > 1:
                 ii, jj = np.triu_indices(len(first), 1)
@@ -229,7 +240,8 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
 
 
 def limit_partners(pairs: np.ndarray, hits: np.ndarray, k: int) -> np.ndarray:
-    """Keep a pair when it is among the ``k`` best partners (most shared buckets, then earliest) of either end.
+    """Keep a pair when it is among the ``k`` best partners (most shared buckets, then earliest) of either
+    end.
 
     Bounds the work at ``2 * k`` alignments per article even when every article shares a passage.
     """

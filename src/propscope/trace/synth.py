@@ -15,13 +15,43 @@ import numpy as np
 
 from .model import TraceInput
 
-_SYL = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "de", "ba", "po", "gu", "fe", "zi", "an", "el", "or",
-        "ust", "ri", "ma", "to", "ven", "sel", "dor", "lin", "pra", "ko", "mes", "tal", "ur"]
+_SYL = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "sa",
+    "ti",
+    "vo",
+    "de",
+    "ba",
+    "po",
+    "gu",
+    "fe",
+    "zi",
+    "an",
+    "el",
+    "or",
+    "ust",
+    "ri",
+    "ma",
+    "to",
+    "ven",
+    "sel",
+    "dor",
+    "lin",
+    "pra",
+    "ko",
+    "mes",
+    "tal",
+    "ur",
+]
 
 
 @dataclass
 class Planted:
-    """One planted reuse: source and copy ids, kind, rewording rate and passages (src_s, src_e, cp_s, cp_e)."""
+    """One planted reuse: source and copy ids, kind, rewording rate, passages (src_s, src_e, cp_s, cp_e)."""
 
     source: str
     copy: str
@@ -70,10 +100,16 @@ def _text(sentences: list[list[str]]) -> tuple[str, list[tuple[int, int]]]:
     return "\n\n".join([parts[0], "\n".join(parts[1:])]) if len(parts) > 1 else parts[0], spans[1:]
 
 
-def synthetic_corpus(n: int, *, reuse: float = 0.01, seed: int = 0, vocab: int = 20000,
-                     rates: tuple[float, ...] = (0.0, 0.1, 0.2), quotation: float = 0.1,
-                     ) -> tuple[list[TraceInput], list[Planted]]:
-    """``n`` articles, about ``reuse * n`` of them planted copies (a share ``quotation`` shared-quote pairs)."""
+def synthetic_corpus(
+    n: int,
+    *,
+    reuse: float = 0.01,
+    seed: int = 0,
+    vocab: int = 20000,
+    rates: tuple[float, ...] = (0.0, 0.1, 0.2),
+    quotation: float = 0.1,
+) -> tuple[list[TraceInput], list[Planted]]:
+    """``n`` articles, ``reuse * n`` of them planted copies (a share ``quotation``: shared quotes)."""
     g = _Gen(seed, vocab)
     rng = g.rng
     n_plant = int(round(n * reuse))
@@ -87,8 +123,14 @@ def synthetic_corpus(n: int, *, reuse: float = 0.01, seed: int = 0, vocab: int =
         sents = [g.sentence() for _ in range(int(rng.integers(7, 22)))]
         text, _ = _text(sents)
         bodies.append(sents)
-        articles.append(TraceInput(id=f"a{k}", text=text, published=str(day0 + timedelta(int(rng.integers(0, 300)))),
-                                   outlet=f"outlet{int(rng.integers(0, 50))}"))
+        articles.append(
+            TraceInput(
+                id=f"a{k}",
+                text=text,
+                published=str(day0 + timedelta(int(rng.integers(0, 300)))),
+                outlet=f"outlet{int(rng.integers(0, 50))}",
+            )
+        )
     planted: list[Planted] = []
     sources = rng.choice(len(bodies), size=min(n_copy, len(bodies)), replace=False)
     for c, s in enumerate(sources.tolist()):
@@ -111,23 +153,29 @@ def synthetic_corpus(n: int, *, reuse: float = 0.01, seed: int = 0, vocab: int =
         text, spans = _text(cp_sents)
         cp_lo, cp_hi = spans[len(before)][0], spans[len(before) + len(copied) - 1][1] - 1
         s_lo, s_hi = src_spans[lo][0], src_spans[hi - 1][1] - 1
-        d = (date.fromisoformat(src.published or "2020-01-01") + timedelta(int(rng.integers(1, 30))))
+        d = date.fromisoformat(src.published or "2020-01-01") + timedelta(int(rng.integers(1, 30)))
         cid = f"c{c}"
-        articles.append(TraceInput(id=cid, text=text, published=str(d), outlet=f"outlet{int(rng.integers(0, 50))}"))
-        planted.append(Planted(src.id, cid, "verbatim" if rate == 0 else "reworded", rate,
-                               [(s_lo, s_hi, cp_lo, cp_hi)]))
+        articles.append(
+            TraceInput(id=cid, text=text, published=str(d), outlet=f"outlet{int(rng.integers(0, 50))}")
+        )
+        planted.append(
+            Planted(src.id, cid, "verbatim" if rate == 0 else "reworded", rate, [(s_lo, s_hi, cp_lo, cp_hi)])
+        )
     for q in range(n_quote):
         speech = [g.sentence() for _ in range(3)]
         quote = "“" + " ".join(" ".join(s).capitalize() + "." for s in speech) + "”"
         pair = []
+        qday = int(rng.integers(0, 300))
         for side in range(2):
             sents = [g.sentence() for _ in range(int(rng.integers(5, 12)))]
             text, spans = _text(sents)
             cut = spans[len(spans) // 2][1]
             new = text[:cut] + "\n" + quote + " the minister said." + text[cut:]
             qid = f"q{q}{'ab'[side]}"
-            pub = str(day0 + timedelta(int(rng.integers(0, 300)) + side))
-            articles.append(TraceInput(id=qid, text=new, published=pub, outlet=f"outlet{int(rng.integers(0, 50))}"))
+            pub = str(day0 + timedelta(qday + side))
+            articles.append(
+                TraceInput(id=qid, text=new, published=pub, outlet=f"outlet{int(rng.integers(0, 50))}")
+            )
             pair.append((qid, cut + 1, cut + len(quote)))
         (a, a0, a1), (b, b0, b1) = pair
         planted.append(Planted(a, b, "quotation", 0.0, [(a0, a1, b0, b1)]))
