@@ -205,11 +205,33 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
     """Candidate pairs (i < j, int64 array of shape (k, 2)) from rows (band key, article index).
 
     Articles should be indexed in order of publication (earliest first), so that in a bucket over the cap
-    every member is paired with the earliest ones. Returns the distinct pairs and the number of capped
-    buckets.
+    every member is paired with the earliest ones. Returns the distinct pairs, at most ``max_partners`` best
+    per article (``limit_partners``), and the number of capped buckets.
+    """
+    pairs, hits, capped = bucket_pair_hits(keys, idx, params)
+    return limit_partners(pairs, hits, params.max_partners), capped
+
+
+def merge_pair_hits(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the hits of pairs counted in separate parts (shards of band keys)."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64)
+    pairs = np.concatenate([p for p, _ in parts])
+    hits = np.concatenate([h for _, h in parts])
+    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+    return uniq, np.bincount(inv.ravel(), weights=hits, minlength=len(uniq)).astype(np.int64)
+
+
+def bucket_pair_hits(
+    keys: np.ndarray, idx: np.ndarray, params: LshParams
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The distinct pairs of all buckets, how many buckets each pair shares, and the number of capped buckets.
+
+    Keys in separate calls must not overlap (shards by key), so that hits add up (``merge_pair_hits``).
     """
     if len(keys) == 0:
-        return np.empty((0, 2), dtype=np.int64), 0
+        return np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64), 0
     order = np.lexsort((idx, keys))
     k, ix = keys[order], idx[order]
     # drop repeated (key, idx) rows, then find runs of equal keys with at least two members
@@ -234,9 +256,9 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
             ii, jj = np.triu_indices(size, 1)
             pairs.append(np.stack([members[ii], members[jj]], axis=1))
     if not pairs:
-        return np.empty((0, 2), dtype=np.int64), capped
+        return np.empty((0, 2), dtype=np.int64), np.empty(0, dtype=np.int64), capped
     allp, hits = np.unique(np.concatenate(pairs).astype(np.int64), axis=0, return_counts=True)
-    return limit_partners(allp, hits, params.max_partners), capped
+    return allp, hits.astype(np.int64), capped
 
 
 def limit_partners(pairs: np.ndarray, hits: np.ndarray, k: int) -> np.ndarray:
