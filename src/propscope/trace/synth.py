@@ -69,11 +69,15 @@ class _Gen:
             words.add("".join(self.rng.choice(_SYL, size=k)))
         self.vocab = np.array(sorted(words))
         w = 1.0 / np.arange(1, vocab + 1) ** 1.05
-        self.p = w / w.sum()
+        self.cdf = np.cumsum(w / w.sum())
+
+    def draw(self, n: int) -> list[str]:
+        """``n`` words drawn by Zipf frequency."""
+        idx = np.minimum(np.searchsorted(self.cdf, self.rng.random(n)), len(self.vocab) - 1)
+        return self.vocab[idx].tolist()
 
     def sentence(self) -> list[str]:
-        n = int(self.rng.integers(8, 26))
-        return list(self.rng.choice(self.vocab, size=n, p=self.p))
+        return self.draw(int(self.rng.integers(8, 26)))
 
     def reword(self, sent: list[str], rate: float) -> list[str]:
         out: list[str] = []
@@ -81,9 +85,9 @@ class _Gen:
             r = self.rng.random()
             if r < rate / 3:
                 continue
-            out.append(str(self.rng.choice(self.vocab, p=self.p)) if r < 2 * rate / 3 else w)
+            out.append(self.draw(1)[0] if r < 2 * rate / 3 else w)
             if rate * 2 / 3 <= r < rate:
-                out.append(str(self.rng.choice(self.vocab, p=self.p)))
+                out.append(self.draw(1)[0])
         return out or sent[:1]
 
 
@@ -108,6 +112,7 @@ def synthetic_corpus(
     vocab: int = 20000,
     rates: tuple[float, ...] = (0.0, 0.1, 0.2),
     quotation: float = 0.1,
+    sentences: tuple[int, int] = (7, 22),
 ) -> tuple[list[TraceInput], list[Planted]]:
     """``n`` articles, ``reuse * n`` of them planted copies (a share ``quotation``: shared quotes)."""
     g = _Gen(seed, vocab)
@@ -120,7 +125,7 @@ def synthetic_corpus(
     articles: list[TraceInput] = []
     bodies: list[list[list[str]]] = []
     for k in range(max(0, base)):
-        sents = [g.sentence() for _ in range(int(rng.integers(7, 22)))]
+        sents = [g.sentence() for _ in range(int(rng.integers(*sentences)))]
         text, _ = _text(sents)
         bodies.append(sents)
         articles.append(
