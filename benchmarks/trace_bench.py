@@ -4,10 +4,10 @@
     python benchmarks/trace_bench.py --n 20000 --ray-n 5000 # smaller
     python benchmarks/trace_bench.py --no-ray
 
-Prints: corpus size; MinHash signatures per second (vectorised, and datasketch's MinHash.update_batch on the
-same windows for reference); the local trace's time per stage and planted-pair recall/precision; Ray with 1 and
-2 workers against local mode on the first ``--ray-n`` articles (same results checked); and the per-article
-costs that docs/trace.md projects to 10 million articles.
+Prints: corpus size; MinHash signatures per second (vectorised, and datasketch's MinHash.update_batch for
+reference); the local trace's time per stage and planted-pair recall/precision; Ray with 1 and 2 workers
+against local mode on the first ``--ray-n`` articles (same results checked); and the per-article costs that
+docs/trace.md projects to 10 million articles.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-
-import numpy as np  # noqa: E402
 
 from propscope.trace import trace  # noqa: E402
 from propscope.trace.shingles import (  # noqa: E402
@@ -62,8 +60,8 @@ def signatures_per_second(arts, n: int = 3000) -> None:
     sigs = [window_signatures(s, params) for s in sh]
     t2 = time.perf_counter()
     n_sig = sum(len(s) for s in sigs)
-    print(f"MinHash ({params.num_perm} permutations, windows of ~{params.window} word {params.shingle}-grams), "
-          f"{len(sample)} articles, {n_sig} window signatures:")
+    print(f"MinHash ({params.num_perm} permutations, windows of ~{params.window} word {params.shingle}-grams)"
+          f", {len(sample)} articles, {n_sig} window signatures:")
     print(f"  words -> shingle hashes: {len(sample) / (t1 - t0):,.0f} articles/s")
     print(f"  signatures (vectorised): {n_sig / (t2 - t1):,.0f} signatures/s, {len(sample) / (t2 - t1):,.0f} "
           "articles/s")
@@ -98,10 +96,10 @@ def main() -> None:
     total = time.perf_counter() - t0
     rec, prec = _score(arts, planted, res)
     s = res.stats
-    print(f"\nlocal trace of {len(arts):,} articles: {total:.1f} s ({len(arts) / total:,.0f} articles/s); stages "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in s.seconds.items()))
-    print(f"  {s.windows:,} windows, {s.candidate_pairs:,} candidate pairs, {s.capped_buckets} capped buckets, "
-          f"{len(res.links):,} links")
+    print(f"\nlocal trace of {len(arts):,} articles: {total:.1f} s ({len(arts) / total:,.0f} articles/s); "
+          "stages " + ", ".join(f"{k} {v:.1f} s" for k, v in s.seconds.items()))
+    print(f"  {s.windows:,} windows, {s.candidate_pairs:,} candidate pairs, {s.capped_buckets} capped buckets"
+          f", {len(res.links):,} links")
     print(f"  planted pairs: recall {rec:.3f}, precision {prec:.3f}")
     per = {k: v / len(arts) * 1e3 for k, v in s.seconds.items()}
     align_pp = s.seconds.get("align", 0.0) / max(1, s.candidate_pairs) * 1e3
@@ -134,7 +132,6 @@ def main() -> None:
         print(f"  Ray, {workers} worker{'s' if workers > 1 else ''}: {t_ray:.1f} s ({len(sub) / t_ray:,.0f} "
               f"articles/s; start-up {t_init:.1f} s not counted); same links as local: {same}")
         ray.shutdown()
-    np.random.default_rng(0)
 
 
 if __name__ == "__main__":
