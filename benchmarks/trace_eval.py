@@ -153,8 +153,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ptc", type=Path, default=None, help="PTC folder (default: as trace_ptc_labels.py)")
     ap.add_argument("--show-errors", action="store_true")
+    ap.add_argument("--min-hits", type=int, default=None, help="candidate pairs must share this many buckets")
     args = ap.parse_args()
     params = TraceParams()
+    if args.min_hits is not None:
+        from dataclasses import replace
+
+        params = replace(params, lsh=replace(params.lsh, min_hits=args.min_hits))
     synthetic(args.n, args.seed, params)
     from trace_ptc_labels import default_ptc
 

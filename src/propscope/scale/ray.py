@@ -19,7 +19,7 @@ import numpy as np
 from ..schema import Analysis, Article
 from ..trace.core import TraceParams, finish, link_pairs, prepare, to_input
 from ..trace.model import ReuseLink, TraceInput, TraceResult
-from ..trace.shingles import LshParams, article_keys, bucket_pair_hits, limit_partners, merge_pair_hits
+from ..trace.shingles import LshParams, article_keys, bucket_pair_hits, merge_pair_hits, select_pairs
 
 
 def init(address: str | None = None, num_cpus: int | None = None) -> Any:
@@ -105,7 +105,7 @@ def trace_ray(
     prep.stats.windows += sum(ray.get(windows_refs)) if windows_refs else 0
     prep.stats.capped_buckets += sum(c for _, _, c in results)
     pairs, hits = merge_pair_hits([(p, h) for p, h, _ in results])
-    pairs = limit_partners(pairs, hits, params.lsh.max_partners)
+    pairs = select_pairs(pairs, hits, params.lsh)
     prep.stats.candidate_pairs = len(pairs)
     t2 = time.perf_counter()
 

@@ -52,6 +52,7 @@ class LshParams:
     cap: int = 50
     fallback: int = 2
     max_partners: int = 10
+    min_hits: int = 2
 
     @property
     def rows(self) -> int:
@@ -209,7 +210,13 @@ def bucket_pairs(keys: np.ndarray, idx: np.ndarray, params: LshParams) -> tuple[
     per article (``limit_partners``), and the number of capped buckets.
     """
     pairs, hits, capped = bucket_pair_hits(keys, idx, params)
-    return limit_partners(pairs, hits, params.max_partners), capped
+    return select_pairs(pairs, hits, params), capped
+
+
+def select_pairs(pairs: np.ndarray, hits: np.ndarray, params: LshParams) -> np.ndarray:
+    """The pairs sharing at least ``min_hits`` buckets, at most ``max_partners`` best per article."""
+    keep = hits >= params.min_hits
+    return limit_partners(pairs[keep], hits[keep], params.max_partners)
 
 
 def merge_pair_hits(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
