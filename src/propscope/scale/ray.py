@@ -41,9 +41,9 @@ def _keys_chunk(texts: list[str], idx: list[int], lsh: LshParams, shards: int) -
         kk, nw = article_keys(text, lsh)
         windows += nw
         keys.append(kk)
-        owners.append(np.full(len(kk), k, dtype=np.int64))
+        owners.append(np.full(len(kk), k, dtype=np.int32))
     allk = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
-    allo = np.concatenate(owners) if owners else np.empty(0, dtype=np.int64)
+    allo = np.concatenate(owners) if owners else np.empty(0, dtype=np.int32)
     part = (allk.view(np.uint64) % np.uint64(shards)).astype(np.int64)
     return (windows, *[(allk[part == s], allo[part == s]) for s in range(shards)])
 

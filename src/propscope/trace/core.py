@@ -254,7 +254,7 @@ def candidate_pairs(prep: Prepared, params: TraceParams) -> np.ndarray:
         kk, nw = article_keys(prep.masked.get(k, prep.items[k].text), params.lsh)
         prep.stats.windows += nw
         keys.append(kk)
-        idx.append(np.full(len(kk), k, dtype=np.int64))
+        idx.append(np.full(len(kk), k, dtype=np.int32))  # int32: a quarter less memory for key rows
     if not keys:
         return np.empty((0, 2), dtype=np.int64)
     pairs, capped = bucket_pairs(np.concatenate(keys), np.concatenate(idx), params.lsh)
