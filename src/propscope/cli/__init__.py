@@ -29,6 +29,7 @@ def _register() -> None:
     # Importing these modules registers their commands; each keeps heavy imports inside its commands.
     from . import analyze as _analyze  # noqa: F401
     from . import model as _model  # noqa: F401
+    from . import score as _score  # noqa: F401
     from . import serve as _serve  # noqa: F401
 
 
