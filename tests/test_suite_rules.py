@@ -25,4 +25,5 @@ def test_a_missing_requirement_skips_outside_ci_and_fails_under_ci(monkeypatch, 
 
 def test_pytest_lists_skips_with_their_reasons():
     opts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    assert "-rs" in opts["addopts"].split()
+    report = [o[2:] for o in opts["addopts"].split() if o.startswith("-r")]
+    assert report and "s" in report[0] and "f" in report[0], "pytest must list skips and failures (-rfEs)"
