@@ -92,6 +92,8 @@ def test_a_confident_b_tag_starts_a_new_span():
     assert spans(p) == [chars(1, 3), chars(3, 6)]
     # P(B) must beat 0.5 ...
     assert spans(probs({**inside, 3: 0.5}, begin={3: 0.5})) == [chars(1, 6)]
+    # ... even when it beats P(I)
+    assert spans(probs({**inside, 3: 0.3}, begin={3: 0.45})) == [chars(1, 6)]
     # ... and P(I)
     assert spans(probs({**inside, 3: 0.45}, begin={3: 0.45})) == [chars(1, 6)]
     # a B on the first token of a run changes nothing
@@ -103,7 +105,9 @@ def test_runs_widen_to_whole_words_and_b_inside_a_word_does_not_split():
     offsets = np.array([(0, 2), (2, 4), (4, 6), (7, 9), (10, 12), (12, 14)])  # ab+cd+ef, gh, ij+kl
     assert spans(probs({1: 0.9}, n=6), text=text, offsets=offsets) == [(0, 6)]
     assert spans(probs({3: 0.9, 4: 0.9}, n=6), text=text, offsets=offsets) == [(7, 14)]
-    # B on "cd" (a word continuation) does not cut "abcdef"; B on "gh" (a word start) does
+    # B on "cd" (a word continuation) does not cut the run; B on "gh" (a word start) does
+    p = probs({0: 0.9, 1: 0.3, 2: 0.9, 3: 0.9}, begin={1: 0.7}, n=6)
+    assert spans(p, text=text, offsets=offsets) == [(0, 9)]
     p = probs({0: 0.9, 1: 0.3, 2: 0.9, 3: 0.3}, begin={1: 0.7, 3: 0.7}, n=6)
     assert spans(p, text=text, offsets=offsets) == [(0, 6), (7, 9)]
 
