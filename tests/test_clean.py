@@ -107,3 +107,29 @@ def test_cleaning_never_removes_annotated_ptc_characters(ptc_root):
             inside += sum(max(0, min(e, r.end) - max(s, r.start)) for s, e in spans[path.stem[7:]])
     assert inside == 0, f"cleaning removed {inside} annotated characters"
     assert removed < 2000  # cleaning is conservative: PTC texts are already mostly clean
+
+
+def test_read_more_line_in_mid_text_is_removed():
+    # a "Read more" line between paragraphs of prose is no trailing block, but still a leftover
+    text = ("Title\n\nFirst paragraph of the story.\nRead more:\n"
+            "Second paragraph, with more facts. It goes on.\n")
+    cleaned, report = clean_text(text)
+    assert cleaned == ("Title\n\nFirst paragraph of the story.\n"
+                       "Second paragraph, with more facts. It goes on.\n")
+    assert [(r.text, r.reason) for r in report.removed] == [("Read more:\n", "related-links heading")]
+    for line in ("Read also", "See also:", "Continue reading …", "ALSO READ"):
+        assert clean_text(text.replace("Read more:", line))[0] == cleaned, line
+
+
+def test_boilerplate_lines_at_the_end_go_with_the_whitespace_before_them():
+    # no trailing-block heading here: the end is cut by the trailing-boilerplate rule
+    text = "Title\n\nThe story ends here.\n\nFollow us on Twitter @example\nAdvertisement\n\n"
+    cleaned, report = clean_text(text)
+    assert cleaned == "Title\n\nThe story ends here."
+    (removal,) = report.removed
+    assert (removal.start, removal.end) == (len("Title\n\nThe story ends here."), len(text))
+    assert removal.reason.startswith("trailing boilerplate")
+    assert _replay(text, report) == cleaned
+    # prose after the boilerplate keeps the whitespace: only the lines go
+    text = "Title\n\nThe story ends here.\n\nAdvertisement\nAnd one more sentence.\n"
+    assert clean_text(text)[0] == "Title\n\nThe story ends here.\n\nAnd one more sentence.\n"
