@@ -158,3 +158,26 @@ def test_detect_reports_techniques_with_the_configured_second_label(monkeypatch)
         SpanPrediction(0, 5, "Slogans", pytest.approx(span_confidence(0.8, 0.3))),
         SpanPrediction(10, 20, "Slogans", pytest.approx(span_confidence(0.5, 0.7))),
     ]
+
+
+# --- edge cases found by a mutation run (mutmut) over decoding ----------------------------------------------
+
+
+def test_defaults_join_no_gaps_and_keep_one_token_spans():
+    found = decode_si(OFFSETS, probs({1: 0.9, 3: 0.9}), TEXT, 0.5, 1)
+    assert [(s, e) for s, e, _ in found] == [chars(1, 2), chars(3, 4)]
+
+
+def test_a_text_of_one_token():
+    assert spans(probs({0: 0.9}, n=1), text="abc", offsets=np.array([(0, 3)])) == [(0, 3)]
+    assert spans(probs({}, n=0), text="", offsets=np.zeros((0, 2), dtype=int)) == []
+
+
+def test_word_continuations_look_at_one_character_each_side():
+    from propscope.detect.core import word_continuations
+
+    # "ab c": b continues a (a one-character first token); c starts a word
+    assert word_continuations(np.array([(0, 1), (1, 2), (3, 4)]), "ab c").tolist() == [False, True, False]
+    # "x ab.": b continues a though a space lies two characters back and "." follows it
+    offs = np.array([(0, 1), (2, 3), (3, 4), (4, 5)])
+    assert word_continuations(offs, "x ab.").tolist() == [False, False, True, False]

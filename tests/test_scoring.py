@@ -236,3 +236,37 @@ def test_score_command_on_gold_against_itself_is_perfect(ptc_root):
         gold = ptc_root / "dev" / f"labels-{task}.tsv"
         d = json.loads(_score_cli("--task", task, gold, gold, "--json").stdout)
         assert d["f1" if task == "si" else "micro_f1"] == pytest.approx(1.0)
+
+
+# --- edge cases found by a mutation run (mutmut) over the scorer --------------------------------------------
+
+
+def test_empty_spans_are_ignored_wherever_they_sort():
+    assert merge_spans([(0, 0), (2, 5), (7, 7), (6, 9)]) == [(2, 5), (6, 9)]
+
+
+def test_si_and_tc_with_nothing_predicted_or_nothing_gold_score_zero():
+    for s in (score_si([], [("1", 0, 5)]), score_si([("1", 0, 5)], [])):
+        assert (s.precision, s.recall, s.f1) == (0.0, 0.0, 0.0)
+    for t in (score_tc([], [("1", "Doubt", 0, 5)]), score_tc([("1", "Doubt", 0, 5)], [])):
+        assert (t.precision, t.recall, t.micro_f1) == (0.0, 0.0, 0.0)
+        # a technique neither predicted nor in the gold scores 0, not 1
+        assert t.per_technique["Slogans"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0.0}
+
+
+def test_tc_repeated_rows_of_one_technique_on_one_span_count_each():
+    gold = [("1", "Doubt", 0, 5), ("1", "Doubt", 0, 5)]
+    s = score_tc(gold[:1], gold)  # one of the two gold rows answered: P = 1/1, R = 1/2
+    assert (s.matched, s.precision, s.recall) == (1, 1.0, 0.5)
+    s = score_tc(gold, gold)
+    assert (s.matched, s.micro_f1) == (2, 1.0)
+    s = score_tc(gold, gold[:1])  # two predictions for one gold row: P = 1/2, R = 1
+    assert (s.matched, s.precision, s.recall) == (1, 0.5, 1.0)
+
+
+def test_tc_per_technique_f1_with_precision_and_recall_below_one():
+    # Doubt: predicted twice (once right), gold twice (once found): P = R = F1 = 1/2
+    gold = [("1", "Doubt", 0, 5), ("1", "Doubt", 6, 9), ("1", "Slogans", 10, 12)]
+    pred = [("1", "Doubt", 0, 5), ("1", "Slogans", 6, 9), ("1", "Doubt", 10, 12)]
+    d = score_tc(pred, gold).per_technique["Doubt"]
+    assert (d["precision"], d["recall"], d["f1"], d["support"]) == pytest.approx((0.5, 0.5, 0.5, 2.0))
