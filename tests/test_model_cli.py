@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import require
 from typer.testing import CliRunner
 
 import propscope
@@ -14,8 +15,7 @@ from propscope.errors import ModelNotInstalledError
 from propscope.techniques import TECHNIQUES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "idlib-truce.txt"
-pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(),
-                                reason="no model shipped in src/propscope/models/default")
+require((DEFAULT_MODEL_DIR / "config.json").is_file(), "no model shipped in src/propscope/models/default")
 _register()
 runner = CliRunner()
 

@@ -2,8 +2,9 @@
 
 SI (per article, predicted and gold spans each merged where they overlap):
     P = (1/|S|) sum_s sum_g |s∩g|/|s|,  R = (1/|G|) sum_s sum_g |s∩g|/|g|,  F1 = 2PR/(P+R),
-summed over the whole set. TC: micro-F1 = matched labels / gold rows, with rows of the same
-(id, start, end) matched as multisets.
+summed over the whole set. TC: precision = matched rows / predicted rows, recall = matched rows / gold
+rows, micro-F1 their harmonic mean (= matched / gold rows when there is one prediction per gold row, as in the
+shared task), with rows of the same (id, start, end) matched as multisets of techniques.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class TcScore:
     n_gold: int
     n_pred: int
     per_technique: dict[str, dict[str, float]]
+    precision: float = 0.0  # matched / predicted rows
+    recall: float = 0.0  # matched / gold rows
 
 
 def score_tc(pred: Iterable[tuple[str, str, int, int]], gold: Iterable[tuple[str, str, int, int]]) -> TcScore:
@@ -102,4 +105,4 @@ def score_tc(pred: Iterable[tuple[str, str, int, int]], gold: Iterable[tuple[str
     p = matched / len(pred) if pred else 0.0
     r = matched / len(gold) if gold else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
-    return TcScore(f, matched, len(gold), len(pred), per)
+    return TcScore(f, matched, len(gold), len(pred), per, p, r)
