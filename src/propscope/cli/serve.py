@@ -25,6 +25,16 @@ def serve(
         help="Analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else 2 x CPUs, max 8).",
         min=1)] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning...")] = "info",
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", metavar="NAME",
+        help="Host name clients may use to reach the server (repeatable; '*' allows any). Default: the "
+             "loopback names when bound to loopback, else the --host address; other names get 400.")] = None,
+    request_timeout: Annotated[float, typer.Option(
+        min=1, help="Seconds an analysis may take; past it the request gets 503 and the analysis stops.")
+    ] = 120.0,
+    max_chars: Annotated[int, typer.Option(
+        min=0, help="Longest article analysed, in characters (0: no limit); longer ones get 422.")
+    ] = 1_000_000,
 ) -> None:
     """Serve the web page (/) and the REST API (/api/v1/analyze, /docs) with the model loaded once."""
     import uvicorn
@@ -44,5 +54,27 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"propscope serve: model {detector.name}; open http://{shown}:{port}/ (Ctrl+C stops)",
                err=True)
-    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency),
-                host=host, port=port, log_level=log_level)
+    hosts = allowed_hosts(host, allowed_host or [])
+    app_ = create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
+                      allowed_hosts=hosts, request_timeout=request_timeout, max_chars=max_chars or None)
+    # Ctrl+C: running analyses get SHUTDOWN_GRACE seconds, then they are cancelled and the process exits.
+    uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=SHUTDOWN_GRACE,
+                timeout_keep_alive=5)
+
+
+SHUTDOWN_GRACE = 3
+"""Seconds `propscope serve` waits for running requests on Ctrl+C before it cancels them."""
+
+
+def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
+    """Host header names the server answers: loopback names for a loopback address, the address itself
+    otherwise (any name for 0.0.0.0 / ::, which serve every interface), plus ``extra``."""
+    from ..server.app import LOOPBACK_HOSTS
+
+    if host in _LOOPBACK:
+        base: tuple[str, ...] = LOOPBACK_HOSTS
+    elif host in ("0.0.0.0", "::", ""):
+        base = () if extra else ("*",)
+    else:
+        base = (host,)
+    return (*base, *extra)
