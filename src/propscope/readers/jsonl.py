@@ -105,7 +105,8 @@ def iter_jsonl(text: str, *, stem: str, where: str, clean: bool = True) -> Itera
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield InputError(loc, f"not valid JSON ({exc.msg}; column {exc.colno})")
+            at = "" if exc.msg.endswith(" at") else " at"  # "Unterminated string starting at" has its own
+            yield InputError(loc, f"not valid JSON ({exc.msg}{at} column {exc.colno})")
             continue
         try:
             yield article_from_record(rec, default_id=f"{stem}:{lineno}", where=loc, clean=clean)
