@@ -190,7 +190,10 @@ def evaluate(
     bar, t = _progress(len(docs), "evaluate")
     with bar:
         ev = evaluate_docs(det, docs, progress=lambda n: bar.advance(t, n))
-    result = {"model": det.name, "data": str(data), "settings": settings or [], **ev.to_dict()}
+    from ..bench import cpu_description
+
+    result = {"model": det.name, "data": str(data), "settings": settings or [], "cpu": cpu_description(),
+              **ev.to_dict()}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
