@@ -200,6 +200,7 @@ def evaluate(
     con = Console()
     con.print(f"model {det.name} on {data} ({ev.n_articles} articles)"
               + (f" with {' '.join(settings)}" if settings else ""))
+    con.print(f"cpu {result['cpu']} (int8 scores differ slightly between CPU kinds: see README)")
     con.print(f"SI  precision {ev.si.precision:.4f}  recall {ev.si.recall:.4f}  F1 {ev.si.f1:.4f}  "
               f"({ev.si.n_pred} predicted, {ev.si.n_gold} gold spans)")
     con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched); "
