@@ -57,9 +57,26 @@ def serve(
     hosts = allowed_hosts(host, allowed_host or [])
     app_ = create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
                       allowed_hosts=hosts, request_timeout=request_timeout, max_chars=max_chars or None)
-    # Ctrl+C: running analyses get SHUTDOWN_GRACE seconds, then they are cancelled and the process exits.
-    uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=SHUTDOWN_GRACE,
-                timeout_keep_alive=5)
+    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE)
+    _StoppingServer(config).run()
+
+
+class _StoppingServer:
+    """uvicorn's Server, which on Ctrl+C also stops the running analyses at their next segment (they answer
+    503), so that shutdown takes seconds; SHUTDOWN_GRACE later whatever still runs is cancelled."""
+
+    def __new__(cls, config):
+        import uvicorn
+
+        from ..server.app import stop_analyses
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig, frame) -> None:
+                stop_analyses(config.app)
+                super().handle_exit(sig, frame)
+
+        return Server(config)
 
 
 SHUTDOWN_GRACE = 3

@@ -324,6 +324,16 @@ async def _http_error_handler(request: Request, exc: StarletteHTTPException):
     return await http_exception_handler(request, exc)
 
 
+async def _cancelled_handler(request: Request, exc: AnalysisCancelled) -> JSONResponse:
+    return JSONResponse({"detail": "the analysis was stopped: the server is shutting down"}, status_code=503)
+
+
+def stop_analyses(app) -> None:
+    """Make every running analysis stop at its next segment (their requests get 503); for shutdown."""
+    for cancel in list(app.state.running):
+        cancel.set()
+
+
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     # The traceback still goes to the server log; the client gets JSON it can show.
     return JSONResponse({"detail": f"internal error: {type(exc).__name__}: {exc}"[:500]}, status_code=500)
@@ -398,6 +408,11 @@ async def _run_cancellable(request: Request, work: Callable[[threading.Event], d
                 detail = (f"the analysis took longer than the {timeout:g}-second limit and was stopped; send "
                           "a shorter article (propscope serve --request-timeout raises the limit)")
                 return JSONResponse({"detail": detail}, status_code=503)
+    except asyncio.CancelledError:
+        # uvicorn cancels the requests still running a few seconds after Ctrl+C (propscope serve): answer
+        # instead of logging a traceback; the analysis stops at its next segment.
+        return JSONResponse({"detail": "the analysis was stopped: the server is shutting down"},
+                            status_code=503)
     finally:
         running.discard(cancel)
         if not task.done():
@@ -430,8 +445,7 @@ def create_app(
         if app.state.detector is None:
             app.state.detector = await run_in_threadpool(load_detector, model_dir)
         yield
-        for cancel in list(app.state.running):  # stop what still runs, so the process can exit
-            cancel.set()
+        stop_analyses(app)  # stop what still runs, so the process can exit
 
     app = FastAPI(
         title="propscope",
@@ -455,6 +469,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(InputError, _input_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(AnalysisCancelled, _cancelled_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(SecurityHeadersMiddleware)
