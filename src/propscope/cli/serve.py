@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -57,26 +59,30 @@ def serve(
     hosts = allowed_hosts(host, allowed_host or [])
     app_ = create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
                       allowed_hosts=hosts, request_timeout=request_timeout, max_chars=max_chars or None)
-    config = uvicorn.Config(app_, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
-                            timeout_graceful_shutdown=SHUTDOWN_GRACE)
-    _StoppingServer(config).run()
+    with _stop_analyses_on_exit(app_):
+        uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
+                    timeout_graceful_shutdown=SHUTDOWN_GRACE)
 
 
-class _StoppingServer:
-    """uvicorn's Server, which on Ctrl+C also stops the running analyses at their next segment (they answer
-    503), so that shutdown takes seconds; SHUTDOWN_GRACE later whatever still runs is cancelled."""
+@contextmanager
+def _stop_analyses_on_exit(app_) -> Iterator[None]:
+    """While serving, Ctrl+C (uvicorn's exit handler) also stops the running analyses at their next segment
+    (they answer 503), so shutdown takes seconds; SHUTDOWN_GRACE later whatever still runs is cancelled."""
+    import uvicorn
 
-    def __new__(cls, config):
-        import uvicorn
+    from ..server.app import stop_analyses
 
-        from ..server.app import stop_analyses
+    original = uvicorn.Server.handle_exit
 
-        class Server(uvicorn.Server):
-            def handle_exit(self, sig, frame) -> None:
-                stop_analyses(config.app)
-                super().handle_exit(sig, frame)
+    def handle_exit(self, sig, frame) -> None:
+        stop_analyses(app_)
+        original(self, sig, frame)
 
-        return Server(config)
+    uvicorn.Server.handle_exit = handle_exit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        uvicorn.Server.handle_exit = original  # type: ignore[method-assign]
 
 
 SHUTDOWN_GRACE = 3
