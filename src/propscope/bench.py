@@ -20,6 +20,26 @@ from .ptc import read_articles
 from .read import article_from_text
 
 
+def cpu_description() -> str:
+    """The CPU's model name and the int8 instructions onnxruntime can use (AVX-512 VNNI, AVX-VNNI, AVX2):
+    int8 kernels round differently without VNNI, so scores differ slightly across CPU kinds (README)."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    isa = [label for flag, label in (("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"),
+                                     ("avx2", "AVX2")) if flag in flags]
+    return f"{name} ({', '.join(isa)})" if isa else name
+
+
 def _time_passes(fn: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(max(1, repeat)):
@@ -70,7 +90,7 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
         "tokens": n_tokens,
         "threads": threads,
         "settings": list(settings),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_description(),
         "onnx_int8_seconds": round(dt, 3),
         "onnx_int8_articles_per_s": round(len(articles) / dt, 2),
         "onnx_int8_tokens_per_s": round(n_tokens / dt),

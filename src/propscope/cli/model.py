@@ -190,13 +190,17 @@ def evaluate(
     bar, t = _progress(len(docs), "evaluate")
     with bar:
         ev = evaluate_docs(det, docs, progress=lambda n: bar.advance(t, n))
-    result = {"model": det.name, "data": str(data), "settings": settings or [], **ev.to_dict()}
+    from ..bench import cpu_description
+
+    result = {"model": det.name, "data": str(data), "settings": settings or [], "cpu": cpu_description(),
+              **ev.to_dict()}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     con = Console()
     con.print(f"model {det.name} on {data} ({ev.n_articles} articles)"
               + (f" with {' '.join(settings)}" if settings else ""))
+    con.print(f"cpu {result['cpu']} (int8 scores differ slightly between CPU kinds: see README)")
     con.print(f"SI  precision {ev.si.precision:.4f}  recall {ev.si.recall:.4f}  F1 {ev.si.f1:.4f}  "
               f"({ev.si.n_pred} predicted, {ev.si.n_gold} gold spans)")
     con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched); "

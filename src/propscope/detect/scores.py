@@ -48,10 +48,20 @@ def _add(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
 def score_sentences(
     text: str, spans: Sequence[tuple[int, int, float]]
 ) -> list[SentenceScore]:
-    """Score each sentence of ``text`` from ``(start, end, confidence)`` spans."""
+    """Score each sentence of ``text`` from ``(start, end, confidence)`` spans.
+
+    One sweep over the sentences and the spans sorted by start (a long article has tens of thousands of
+    both); the spans of a sentence are multiplied in their given order."""
     result = []
+    order = sorted(range(len(spans)), key=lambda k: spans[k][0])
+    nxt = 0
+    active: list[int] = []  # spans that start before the current sentence ends and may still overlap it
     for s, e in split_sentences(text):
-        confs = [c for a, b, c in spans if a < e and b > s]
+        while nxt < len(order) and spans[order[nxt]][0] < e:
+            active.append(order[nxt])
+            nxt += 1
+        active = [k for k in active if spans[k][1] > s]
+        confs = [spans[k][2] for k in sorted(active) if spans[k][0] < e]
         miss = 1.0
         for c in confs:
             miss *= 1.0 - c
