@@ -412,7 +412,7 @@ def test_make_passes_the_torch_index_to_pip():
     assert "pip install -q --index-url https://download.pytorch.org/whl/cpu 'torch" in out
     out = subprocess.run(["make", "-n", "-B", "install-dev"], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout
-    assert "pip install -q -e '.[train,dev]'" in out and "index-url" not in out
+    assert "pip install -q -e '.[train,dev,ray]'" in out and "index-url" not in out
 
 
 # 11. Smaller ones ----------------------------------------------------------------------------------------

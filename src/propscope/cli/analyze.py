@@ -238,9 +238,7 @@ def _run(
             chunk = articles[i:i + BATCH]
             analyses = _analyze_chunk(chunk, detector, lang, progress, task)
             progress.update(task, done=i + len(chunk))
-            if analyses is None:
-                failed += len(chunk)
-                continue
+            failed += len(chunk) - len(analyses)
             for a in analyses:
                 counts.append(len(a.spans))
                 if writer is not None:
@@ -260,9 +258,10 @@ def _run(
 
 
 def _analyze_chunk(chunk: list[Article], detector: Detector, lang: str | None, progress, task
-                   ) -> list[Analysis] | None:
-    """Analyses of ``chunk``; when the batch fails, each article is tried alone so that one bad article
-    does not fail the others (None only when nothing could be done)."""
+                   ) -> list[Analysis]:
+    """Analyses of the articles of ``chunk`` that could be analysed, in order; when the batch fails, each
+    article is tried alone so that one bad article does not fail the others (each failure gets its error
+    line)."""
     advance = lambda n: progress.advance(task, n)  # noqa: E731
     try:
         return analyze_articles(chunk, detector, lang=lang, progress=advance)
@@ -270,9 +269,8 @@ def _analyze_chunk(chunk: list[Article], detector: Detector, lang: str | None, p
         if len(chunk) == 1:
             a = chunk[0]
             _error(progress.console, a.source or a.id, f"analysis failed ({type(exc).__name__}: {exc})")
-            return None
+            return []
     out: list[Analysis] = []
     for a in chunk:
-        one = _analyze_chunk([a], detector, lang, progress, task)
-        out.extend(one or [])
+        out.extend(_analyze_chunk([a], detector, lang, progress, task))
     return out
