@@ -1,6 +1,7 @@
 """The speed benchmark behind `propscope benchmark`: full analysis (SI + TC) over a folder of articles
-with the ONNX int8 model, the same model in PyTorch fp32 when torch is installed, and the peak RSS of
-analysing one article in a fresh process."""
+with the ONNX model (the encoder variant chosen for this CPU), the same model in PyTorch fp32 and a BERT-base
+reference pipeline (PyTorch fp32, random weights) when torch is installed, and the peak RSS of analysing one
+article in a fresh process. Every result names the CPU and its AVX2 / AVX-512 / VNNI / AMX support."""
 
 from __future__ import annotations
 
@@ -50,8 +51,10 @@ def _peak_rss_mb(model_dir: Path, article: Path, threads: int) -> float:
 
 
 def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: int = 3,
-                  with_torch: bool = True, with_rss: bool = True, settings: Sequence[str] = (),
-                  log: Callable[[str], None] = print) -> dict:
+                  with_torch: bool = True, with_reference: bool = True, with_rss: bool = True,
+                  settings: Sequence[str] = (), log: Callable[[str], None] = print) -> dict:
+    """Time the model on the articles in ``data``; a dict of figures (see the module docstring)."""
+    from .detect.cpu import cpu_info
     from .detect.onnx import OnnxDetector
     from .detect.windows import encode
 
@@ -70,23 +73,33 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
         "tokens": n_tokens,
         "threads": threads,
         "settings": list(settings),
-        "cpu": platform.processor() or platform.machine(),
-        "onnx_int8_seconds": round(dt, 3),
-        "onnx_int8_articles_per_s": round(len(articles) / dt, 2),
-        "onnx_int8_tokens_per_s": round(n_tokens / dt),
+        "cpu": cpu_info().describe(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+        "encoder_variant": f"{det.variant} ({det.variants[det.variant]})",
+        "onnx_seconds": round(dt, 3),
+        "onnx_articles_per_s": round(len(articles) / dt, 2),
+        "onnx_tokens_per_s": round(n_tokens / dt),
     }
-    if with_torch:
-        try:
-            from propscope_train.bench_torch import TorchDetector  # needs torch (the train extra)
+    if with_torch or with_reference:
+        try:  # needs torch and transformers (the train extra)
+            from propscope_train.bench_torch import BertBaseReference, TorchDetector
         except ImportError:
-            log("torch is not installed: skipping the PyTorch fp32 comparison")
+            log("torch is not installed: skipping the PyTorch fp32 timings and the BERT-base reference")
         else:
-            tdet = TorchDetector(det, model_dir, threads)
-            analyze_articles(articles[:4], tdet)  # warm-up
-            dt = _time_passes(lambda: analyze_articles(articles, tdet), 1)
-            res.update(torch_fp32_seconds=round(dt, 3),
-                       torch_fp32_articles_per_s=round(len(articles) / dt, 2),
-                       torch_fp32_tokens_per_s=round(n_tokens / dt))
+            runs = [("torch_fp32", lambda: TorchDetector(det, model_dir, threads))] if with_torch else []
+            if with_reference:
+                runs.append(("bert_base_fp32", lambda: BertBaseReference(det, threads)))
+            for key, make in runs:
+                other = make()
+                analyze_articles(articles[:4], other)  # warm-up
+                log(f"timing {other.name}")
+                dt = _time_passes(lambda other=other: analyze_articles(articles, other), 1)
+                res.update({f"{key}_seconds": round(dt, 3),
+                            f"{key}_articles_per_s": round(len(articles) / dt, 2),
+                            f"{key}_tokens_per_s": round(n_tokens / dt)})
+            if with_reference:
+                res["speedup_vs_bert_base"] = round(res["onnx_articles_per_s"]
+                                                    / res["bert_base_fp32_articles_per_s"], 2)
     if with_rss:
         longest = max(texts, key=lambda k: len(texts[k]))
         src = Path(data) / "articles" if (Path(data) / "articles").is_dir() else Path(data)
