@@ -80,6 +80,8 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
         "onnx_articles_per_s": round(len(articles) / dt, 2),
         "onnx_tokens_per_s": round(n_tokens / dt),
     }
+    log(f"{res['model']} ONNX {res['encoder_variant']}: {res['onnx_articles_per_s']} articles/s "
+        f"on {res['cpu']}")
     if with_torch or with_reference:
         try:  # needs torch and transformers (the train extra)
             from propscope_train.bench_torch import BertBaseReference, TorchDetector
@@ -97,6 +99,7 @@ def run_benchmark(data: Path, model: Path | None, *, threads: int = 2, repeat: i
                 res.update({f"{key}_seconds": round(dt, 3),
                             f"{key}_articles_per_s": round(len(articles) / dt, 2),
                             f"{key}_tokens_per_s": round(n_tokens / dt)})
+                log(f"{other.name}: {res[f'{key}_articles_per_s']} articles/s (one pass)")
             if with_reference:
                 res["speedup_vs_bert_base"] = round(res["onnx_articles_per_s"]
                                                     / res["bert_base_fp32_articles_per_s"], 2)
