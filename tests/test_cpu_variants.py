@@ -110,3 +110,12 @@ def test_detector_loads_the_variant_for_the_cpu(tmp_path, monkeypatch):
     assert det.detect(["The terrorists came.\n"]) is not None
     monkeypatch.setenv(VARIANT_ENV, "int8")
     assert OnnxDetector(model, threads=1).variant == "int8"
+
+
+def test_worker_threads_sleep_unless_asked_to_spin(monkeypatch):
+    monkeypatch.delenv("PROPSCOPE_SPIN", raising=False)
+    opts = OnnxDetector(DEFAULT_MODEL_DIR, threads=2).session.get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    monkeypatch.setenv("PROPSCOPE_SPIN", "1")
+    opts = OnnxDetector(DEFAULT_MODEL_DIR, threads=2).session.get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "1"

@@ -232,6 +232,8 @@ def benchmark(
     rss: Annotated[bool, typer.Option("--rss/--no-rss", help="Measure peak RSS of analysing one article.")
                    ] = True,
     settings: SetOpt = None,
+    limit: Annotated[int | None, typer.Option(
+        help="Time only the first N articles (by file name).", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Time full analysis (SI + TC) over a folder of articles; print articles/s, the speed-up over a BERT-base
@@ -241,7 +243,8 @@ def benchmark(
 
     try:
         res = run_benchmark(data, model, threads=threads, repeat=repeat, with_torch=torch,
-                            with_reference=reference, with_rss=rss, settings=settings or (), log=err.print)
+                            with_reference=reference, with_rss=rss, settings=settings or (), limit=limit,
+                            log=err.print)
     except (InputError, ModelNotInstalledError, OSError, ValueError) as e:
         raise _fail(str(e)) from None
     if as_json:
