@@ -119,3 +119,27 @@ def test_worker_threads_sleep_unless_asked_to_spin(monkeypatch):
     monkeypatch.setenv("PROPSCOPE_SPIN", "1")
     opts = OnnxDetector(DEFAULT_MODEL_DIR, threads=2).session.get_session_options()
     assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+
+
+def test_fp32_variant_built_from_the_int8_encoder(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import numpy as np
+
+    from propscope.detect.base import MODELS_DIR
+    from propscope_train.variants import add_fp32_variant
+
+    folder = add_fp32_variant(MODELS_DIR / "fast", tmp_path / "fast")
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["encoder_variants"] == {"int8": "encoder.onnx", "fp32": "encoder-fp32.onnx"}
+    assert not (MODELS_DIR / "fast" / "encoder-fp32.onnx").exists()  # the shipped folder is untouched
+    ids = np.array([[101, 1996, 7197, 2234, 1012, 102]], dtype=np.int64)
+    mask = np.ones_like(ids)
+    out = {}
+    for name in ("int8", "fp32"):
+        monkeypatch.setenv(VARIANT_ENV, name)
+        det = OnnxDetector(folder, threads=1)
+        assert det.variant == name
+        out[name] = det._encode(ids, mask).ravel()
+    cos = float(out["int8"] @ out["fp32"] / np.linalg.norm(out["int8"]) / np.linalg.norm(out["fp32"]))
+    assert cos > 0.95  # the same weights; only int8 rounding of activations differs
