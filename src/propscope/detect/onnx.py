@@ -95,8 +95,8 @@ class OnnxDetector:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle worker threads sleep instead of spinning ($PROPSCOPE_SPIN=1 lets them spin): on a machine
         # shared with other work, spinning threads take cores from it and from our own numpy heads; 10 dev
-        # articles took 1.5-2.7 s against 2.3-3.8 s with spinning, alternately on a loaded 2-core machine
-        # (python benchmarks/thread_spinning.py ../shared/data/ptc/dev).
+        # articles ran at 2.8-3.3 articles/s against 2.0-2.2 with spinning, alternately on a loaded 2-core
+        # machine (python benchmarks/compare_variants.py default ../shared/data/ptc/dev --spinning).
         opts.add_session_config_entry("session.intra_op.allow_spinning",
                                       "1" if os.environ.get("PROPSCOPE_SPIN") == "1" else "0")
         self.variants = encoder_variants(meta)
