@@ -115,3 +115,38 @@ def test_spearman_matches_hand_computed_values():
     assert spearman([1], [2]) == 0.0
     with pytest.raises(ValueError):
         spearman([1, 2], [1])
+
+
+def test_sentence_scores_match_a_brute_force_count_on_random_spans():
+    import random
+
+    rng = random.Random(7)
+    words = ["alpha", "beta.", "gamma!", "delta", "\n", "eps?", "zeta"]
+    text = " ".join(rng.choice(words) for _ in range(400))
+    spans = []
+    for _ in range(150):
+        a = rng.randrange(len(text) - 1)
+        b = min(len(text), a + rng.randrange(1, 60))
+        spans.append((a, b, round(rng.random(), 3)))
+    spans += [(a, b, 0.1) for a, b, _c in spans[:20]]  # second labels of some spans
+    probs = span_probabilities(spans)
+    for x in score_sentences(text, spans):
+        miss = 1.0
+        for (a, b), p in probs.items():
+            if a < x.end and b > x.start:
+                miss *= 1 - p
+        assert x.score == pytest.approx(round(1 - miss, 4))
+        assert x.n_spans == sum(1 for a, b, _c in spans if a < x.end and b > x.start)
+
+
+def test_scores_of_a_long_text_take_linear_time():
+    import time
+
+    text = "A loaded sentence here. " * 40_000  # about 1 MB, 40,000 sentences
+    spans = [(24 * k + 2, 24 * k + 8, 0.5) for k in range(0, 40_000, 2)]
+    t = time.perf_counter()
+    scored = score_sentences(text, spans)
+    score = article_score(text, spans)
+    assert time.perf_counter() - t < 20  # the quadratic version took hours
+    assert len(scored) == 40_000 and scored[0].score == 0.5 and scored[1].score == 0.0
+    assert score == pytest.approx(20_000 * 6 * 0.5 / (40_000 * 20), abs=1e-4)

@@ -18,6 +18,7 @@ it there (0.735-0.737), and on dev it does best of them (0.480; 0.408-0.465 for 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,14 +96,20 @@ def score_sentences(
 ) -> list[SentenceScore]:
     """Score each sentence of ``text`` from ``(start, end, confidence)`` spans (one per technique label);
     ``n_spans`` counts the labels overlapping the sentence."""
-    probs = span_probabilities(spans)
+    probs = sorted(span_probabilities(spans).items())
+    rows = sorted((a, b) for a, b, _c in spans)
+    starts, row_starts = [a for (a, _b), _p in probs], [a for a, _b in rows]
+    longest = max((b - a for a, b in rows), default=0)
     result = []
     for s, e in split_sentences(text):
+        # only spans starting in (s - longest, e) can overlap [s, e): linear in the text, not quadratic
+        lo, hi = bisect_right(starts, s - longest), bisect_left(starts, e)
         miss = 1.0
-        for (a, b), p in probs.items():
-            if a < e and b > s:
+        for (_a, b), p in probs[lo:hi]:
+            if b > s:
                 miss *= 1.0 - p
-        n = sum(1 for a, b, _c in spans if a < e and b > s)
+        lo, hi = bisect_right(row_starts, s - longest), bisect_left(row_starts, e)
+        n = sum(1 for _a, b in rows[lo:hi] if b > s)
         result.append(SentenceScore(s, e, round(1.0 - miss, 4), n))
     return result
 
