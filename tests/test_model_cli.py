@@ -168,7 +168,7 @@ def test_benchmark_times_the_bert_base_reference(dev3):
     assert res["articles"] == 1 and res["bert_base_fp32_articles_per_s"] > 0
     # --repeat 1: the mean ONNX pass is the only one
     assert res["speedup_vs_bert_base"] == pytest.approx(
-        res["bert_base_fp32_seconds"] / res["onnx_seconds"], abs=0.01)
+        res["bert_base_fp32_seconds"] / res["onnx_seconds"], rel=0.02)  # seconds are rounded to 1 ms
 
 
 def test_analysis_with_the_shipped_model_never_imports_torch():
