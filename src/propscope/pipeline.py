@@ -52,10 +52,11 @@ def to_analysis(
              confidence=round(float(p.confidence), 4), text=text[p.start:p.end])
         for p in predictions
     ]
-    scored = score_sentences(text, [(s.start, s.end, s.confidence) for s in spans])
-    sentences = [Sentence(start=x.start, end=x.end, score=x.score, n_spans=x.n_spans) for x in scored]
+    triples = [(s.start, s.end, s.confidence) for s in spans]
+    sentences = [Sentence(start=x.start, end=x.end, score=x.score, n_spans=x.n_spans)
+                 for x in score_sentences(text, triples)]
     return Analysis(article=article, spans=spans, model=detector_name, sentences=sentences,
-                    score=article_score(scored))
+                    score=article_score(text, triples))
 
 
 def detect_text(
