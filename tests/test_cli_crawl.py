@@ -213,3 +213,20 @@ def test_store_messages_are_printed_and_fail_the_pass(site, store, detector, tmp
     assert r.exit_code == 1
     assert lines(r.stderr, "error: ") == [f"error: {site.url('/news/5')}: analysis failed (ValueError: test)"]
     assert [a.article.url for a in store.stores[db]] == [site.url("/news/1")]
+
+
+def test_crawl_into_the_real_store_twice(site, detector, tmp_path) -> None:
+    """The same crawl with the real SQLite store: the second pass adds nothing and fetches only the feed."""
+    from propscope.corpus import Corpus
+
+    db = str(tmp_path / "real.db")
+    r = crawl(site.url("/feed.atom"), "--db", db)
+    assert r.exit_code == 0, r.output
+    before = len(site.hits)
+    r = crawl(site.url("/feed.atom"), "--db", db)
+    assert r.exit_code == 0, r.output
+    assert site.paths()[before:] == ["/robots.txt", "/feed.atom"]
+    with Corpus(db) as c:
+        stored = {s.article.url: s for s in c.iter_articles()}
+    assert sorted(stored) == sorted([site.url("/news/3"), site.url("/news/1")])
+    assert all(s.outlet == "Atom Times" for s in stored.values())

@@ -321,6 +321,10 @@ def ingest(
                 continue
             dates: list[date | None] = []
             for a, _ in new:
+                for w in a.warnings:  # what reading noticed (a field ignored, a date that is not one...)
+                    msg = f"{a.source or a.url or a.id}: {w}"
+                    report.warnings.append(msg)
+                    (on_warning or warn)(msg)
                 try:
                     dates.append(parse_published(a.published))
                 except ValueError as exc:

@@ -198,7 +198,10 @@ async def warm_up(app: Any) -> None:
 
 async def _warm(app: Any, httpx: Any) -> None:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+    names = [h for h in (getattr(app.state, "allowed_hosts", None) or ()) if h != "*"]
+    host = names[0] if names else "127.0.0.1"  # a name the Host check lets in
+    base = f"http://[{host}]" if ":" in host else f"http://{host}"
+    async with httpx.AsyncClient(transport=transport, base_url=base) as client:
         outlets = (await client.get(f"{API_PREFIX}/outlets")).json()
         top = [o["name"] for o in sorted(outlets, key=lambda o: -o["articles"]) if o["articles"] > 0][:2]
         urls = [API_PREFIX, *(API_PREFIX + u for u in LANDING)]
