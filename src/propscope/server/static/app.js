@@ -413,9 +413,10 @@
     if (typeof a.score === "number") {
       meter.hidden = false;
       meter.value = a.score;
+      const flagged = (a.sentences || []).filter((s) => s.n_spans > 0).length;
       const n = (a.sentences || []).length;
-      $("score-text").textContent = `${a.score.toFixed(2)}: about ${pct(a.score)} of its ${plural(n, "sentence")} ` +
-        "are expected to hold a technique";
+      $("score-text").textContent = `${a.score.toFixed(2)}: about ${pct(a.score)} of its text is expected to lie ` +
+        `in technique spans; ${flagged} of its ${plural(n, "sentence")} hold one`;
     } else {
       meter.hidden = true;
       $("score-text").textContent = "not given by this server";
