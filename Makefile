@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 # Empty (the default) leaves torch to pip's configured index, e.g. a mirror or wheel house that already
 # holds the CPU build.
 TORCH_INDEX ?=
+# torch is installed on its own, first, so the train extra's range is already met and pip pulls nothing bigger.
+# torch==2.13.0 is the CPU build on the machines this project is developed and tested on.
+TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: demo test lint install install-dev browser-deps postgres-deps
 
@@ -20,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(if $(TORCH_INDEX),$(BIN)/pip install -q --index-url $(TORCH_INDEX) 'torch>=2.1,<2.14')
+	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) '$(TORCH_SPEC)'
 	$(BIN)/pip install -q -e '.[train,dev,ray]'
 	touch $@ $(VENV)/.installed
 
