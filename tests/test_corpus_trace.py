@@ -140,3 +140,26 @@ def test_cli_trace_db_and_stats_reuse(store_target) -> None:  # noqa: F811
     assert res.exit_code == 2 and "--reuse" in res.stderr
     res = run(app, ["trace", "--db", store_target, str(DATA)])
     assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_public_trace_reuse_over_paths_and_articles() -> None:
+    import propscope
+
+    result = propscope.trace_reuse([DATA / "dated.jsonl", Article(id="sample", text=SAMPLE)])
+    pairs = {(lk.source, lk.copy_id) for lk in result.links}
+    assert ("tass-2018-09-07", "reworded-2018-09-08") in pairs
+    assert any("sample" in p for p in pairs)
+    with pytest.raises(propscope.InputError, match="nope.txt"):
+        propscope.trace_reuse([DATA / "nope.txt"])
+
+
+def test_import_propscope_stays_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, propscope; f = propscope.trace_reuse; c = propscope.Corpus.trace; "
+        "print([m for m in ('numpy', 'sqlalchemy', 'datasketch') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['sqlalchemy']"  # Corpus loads the store layer; nothing else heavy
