@@ -142,6 +142,8 @@ _HEADERS = {
     "mean_score": "mean score",
     "n_spans": "spans",
     "published": "date",
+    "source_outlet": "source outlet",
+    "copy_outlet": "copy outlet",
 }
 _HIDDEN = {"ext_id", "url", "model", "words"}
 """Columns left out of the table view (csv and json carry them)."""
