@@ -85,12 +85,12 @@ def test_cli_trace_ray_local(ray_local: object) -> None:
 
 
 def test_cli_ingest_ray_stores_what_local_ingest_stores(ray_local: object, tmp_path: Path) -> None:
+    import shutil
+
     from typer.testing import CliRunner
 
     from propscope import Corpus
     from propscope.cli import _register, app
-
-    import shutil
 
     _register()
     folder = tmp_path / "in"
@@ -100,7 +100,9 @@ def test_cli_ingest_ray_stores_what_local_ingest_stores(ray_local: object, tmp_p
     local_db, ray_db = str(tmp_path / "local.db"), str(tmp_path / "ray.db")
     plain = CliRunner().invoke(app, ["ingest", str(folder), "--db", local_db, "--model", "fast"])
     on_ray = CliRunner().invoke(
-        app, ["ingest", str(folder), "--db", ray_db, "--model", "fast", "--ray", "local", "--batch-size", "2"])
+        app,
+        ["ingest", str(folder), "--db", ray_db, "--model", "fast", "--ray", "local", "--batch-size", "2"],
+    )
     assert plain.exit_code == 0 and on_ray.exit_code == 0, on_ray.output
 
     def stored(db: str) -> list[tuple]:

@@ -128,7 +128,7 @@ def trace(
     inputs: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[INPUT]...",
+            metavar="INPUT",
             help="Article files (.txt, .html, .jsonl, also .gz), directories, or - for stdin; "
             "or none with --db.",
             show_default=False,
@@ -173,8 +173,8 @@ def trace(
     The earlier publication date decides which article is the source; with dates missing or equal the
     direction is 'unknown'. Kinds: verbatim, reworded (light rewording), quotation (shared quotation only).
 
-    With --db, the stored articles are traced (outlet and date from the store; ids are store ids) and the
-    results saved in the store for `propscope stats --reuse` and the explorer.
+    With --db, the stored articles are traced (outlet and date from the store; ids are store ids)
+    and the results saved in the store for `propscope stats --reuse` and the explorer.
 
     Exit code 0: all inputs read; 1: some inputs failed (the others are still traced); 2: usage error.
     """
