@@ -44,41 +44,29 @@ def save_trace(conn: Connection, result: TraceResult) -> None:
     """Replace the stored trace results by ``result`` (article ids are store ids as strings)."""
     for table in reversed(S.TRACE_TABLES):
         conn.execute(table.delete())
-    for lk in result.links:
-        link_id = conn.execute(
-            L.insert().values(
-                source_id=int(lk.source),
-                copy_id=int(lk.copy_id),
-                direction=lk.direction,
-                kind=lk.kind,
-                share=lk.share,
-                source_share=lk.source_share,
-                similarity=lk.similarity,
-            )
-        ).inserted_primary_key[0]
-        if lk.passages:
-            conn.execute(
-                P.insert(),
-                [
-                    {
-                        "link_id": link_id,
-                        "source_start": p.source_start,
-                        "source_end": p.source_end,
-                        "copy_start": p.copy_start,
-                        "copy_end": p.copy_end,
-                        "similarity": p.similarity,
-                        "kind": p.kind,
-                    }
-                    for p in lk.passages
-                ],
-            )
-    for fam in result.families:
-        fid = conn.execute(
-            F.insert().values(
-                origin_id=int(fam.origin) if fam.origin else None, size=len(fam.members), links=fam.links
-            )
-        ).inserted_primary_key[0]
-        conn.execute(M.insert(), [{"family_id": fid, "article_id": int(m)} for m in fam.members])
+    # the tables are empty now: ids are given here, so that every table is written in a few bulk inserts
+    link_rows, passage_rows = [], []
+    for link_id, lk in enumerate(result.links, 1):
+        link_rows.append({
+            "id": link_id, "source_id": int(lk.source), "copy_id": int(lk.copy_id), "direction": lk.direction,
+            "kind": lk.kind, "share": lk.share, "source_share": lk.source_share, "similarity": lk.similarity,
+        })
+        passage_rows += [
+            {"link_id": link_id, "source_start": p.source_start, "source_end": p.source_end,
+             "copy_start": p.copy_start, "copy_end": p.copy_end, "similarity": p.similarity, "kind": p.kind}
+            for p in lk.passages
+        ]
+    family_rows = [
+        {"id": fam.id, "origin_id": int(fam.origin) if fam.origin else None, "size": len(fam.members),
+         "links": fam.links}
+        for fam in result.families
+    ]
+    member_rows = [
+        {"family_id": fam.id, "article_id": int(m)} for fam in result.families for m in fam.members
+    ]
+    for table, rows in ((L, link_rows), (P, passage_rows), (F, family_rows), (M, member_rows)):
+        for lo in range(0, len(rows), 5000):
+            conn.execute(table.insert(), rows[lo : lo + 5000])
     now = S._now().isoformat(timespec="seconds")
     done = conn.execute(sa.select(S.meta.c.key).where(S.meta.c.key == "traced_at")).first()
     if done:
