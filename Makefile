@@ -2,6 +2,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Where pip takes torch for the train extra. On plain PyPI, `pip install torch` on Linux is the multi-GB CUDA
+# build; PyTorch's CPU-only wheels (about 200 MB) come from https://download.pytorch.org/whl/cpu:
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Empty (the default) leaves torch to pip's configured index, e.g. a mirror or wheel house that already
+# holds the CPU build.
+TORCH_INDEX ?=
 
 .PHONY: demo test lint install install-dev browser-deps postgres-deps
 
@@ -14,6 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(if $(TORCH_INDEX),$(BIN)/pip install -q --index-url $(TORCH_INDEX) 'torch>=2.1,<2.14')
 	$(BIN)/pip install -q -e '.[train,dev,ray]'
 	touch $@ $(VENV)/.installed
 

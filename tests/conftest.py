@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +15,35 @@ from propscope.techniques import TECHNIQUES
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = REPO / "examples" / "idlib-truce.txt"
-PTC_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ptc"
-"""The PTC corpus beside the clone (../shared/data/ptc); tests that need it skip when it is absent."""
+PTC_ROOT = Path(os.environ.get("PROPSCOPE_PTC_DATA") or REPO.parent / "shared" / "data" / "ptc")
+"""The PTC corpus beside the clone (../shared/data/ptc), or where $PROPSCOPE_PTC_DATA points (for a checkout
+that does not sit beside ../shared). Tests that need it use `require_ptc`: a skip, or under CI a failure."""
+IN_CI = bool(os.environ.get("CI"))
+"""CI sets CI=true: there, anything a test needs that is missing fails the run instead of skipping it."""
+
+
+def require(ok: bool, reason: str) -> None:
+    """Skip the calling test (or module, or fixture) with ``reason`` unless ``ok``; under CI, fail instead,
+    so that a CI run that lost its data or dependencies cannot stay green."""
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set: a missing requirement is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require_ptc() -> Path:
+    """The PTC corpus folder, or a skip (outside CI) / failure (under CI) naming where it was looked for."""
+    require(PTC_ROOT.is_dir(), f"PTC corpus not found at {PTC_ROOT} (set PROPSCOPE_PTC_DATA to its folder)")
+    return PTC_ROOT
+
+
+def require_module(name: str):
+    """``importlib.import_module(name)``, or a skip (outside CI) / failure (under CI) when it is missing."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        require(False, f"{name} is not installed ({e}); pip install -e '.[dev,train]'")
 
 _RULES: tuple[tuple[str, str, float], ...] = (
     (r"\bterrorist\w*", "Name_Calling,Labeling", 0.9),
@@ -54,6 +83,4 @@ def fake_detector(monkeypatch: pytest.MonkeyPatch) -> FakeDetector:
 
 @pytest.fixture
 def ptc_root() -> Path:
-    if not PTC_ROOT.is_dir():
-        pytest.skip(f"PTC corpus not found at {PTC_ROOT}")
-    return PTC_ROOT
+    return require_ptc()

@@ -1,5 +1,6 @@
 from collections import defaultdict
 
+import pytest
 from conftest import SAMPLE_PATH
 
 from propscope.clean import clean_text
@@ -107,3 +108,78 @@ def test_cleaning_never_removes_annotated_ptc_characters(ptc_root):
             inside += sum(max(0, min(e, r.end) - max(s, r.start)) for s, e in spans[path.stem[7:]])
     assert inside == 0, f"cleaning removed {inside} annotated characters"
     assert removed < 2000  # cleaning is conservative: PTC texts are already mostly clean
+
+
+def test_read_more_line_in_mid_text_is_removed():
+    # a "Read more" line between paragraphs of prose is no trailing block, but still a leftover
+    text = ("Title\n\nFirst paragraph of the story.\nRead more:\n"
+            "Second paragraph, with more facts. It goes on.\n")
+    cleaned, report = clean_text(text)
+    assert cleaned == ("Title\n\nFirst paragraph of the story.\n"
+                       "Second paragraph, with more facts. It goes on.\n")
+    assert [(r.text, r.reason) for r in report.removed] == [("Read more:\n", "related-links heading")]
+    for line in ("Read also", "See also:", "Continue reading …", "ALSO READ"):
+        assert clean_text(text.replace("Read more:", line))[0] == cleaned, line
+
+
+def test_boilerplate_lines_at_the_end_go_with_the_whitespace_before_them():
+    # no trailing-block heading here: the end is cut by the trailing-boilerplate rule
+    text = "Title\n\nThe story ends here.\n\nFollow us on Twitter @example\nAdvertisement\n\n"
+    cleaned, report = clean_text(text)
+    assert cleaned == "Title\n\nThe story ends here."
+    (removal,) = report.removed
+    assert (removal.start, removal.end) == (len("Title\n\nThe story ends here."), len(text))
+    assert removal.reason.startswith("trailing boilerplate")
+    assert _replay(text, report) == cleaned
+    # prose after the boilerplate keeps the whitespace: only the lines go
+    text = "Title\n\nThe story ends here.\n\nAdvertisement\nAnd one more sentence.\n"
+    assert clean_text(text)[0] == "Title\n\nThe story ends here.\n\nAnd one more sentence.\n"
+
+
+# --- edges found by a mutation run (mutmut) over cleaning ---------------------------------------------------
+
+
+def _links(n: int) -> str:
+    return "".join(f"Headline number {i} about the vote\n" for i in range(n))
+
+
+def test_trailing_block_right_after_the_title_leaves_the_title_line_whole():
+    for text in ("Title\nRelated articles:\nMan bites dog\nWhy the vote matters\n",
+                 "Title\nRead more\nMan bites dog\n"):
+        cleaned, report = clean_text(text)
+        assert cleaned == "Title\n"
+        assert [(r.start, r.reason) for r in report.removed] == [(6, "related-links block")]
+    cleaned, report = clean_text("Title\n\nFollow us on Twitter @x\nAdvertisement\n")
+    assert cleaned == "Title\n" and report.removed[0].start == 6
+
+
+def test_trailing_block_holds_at_most_thirty_link_lines():
+    head = "Title\n\nThe story ends here.\n\nRelated:\n"
+    assert clean_text(head + _links(30))[0] == "Title\n\nThe story ends here."
+    assert clean_text(head + _links(31))[0] == head + _links(31)
+
+
+@pytest.mark.parametrize("line, removed", [
+    ("example.com/story.", True),  # a bare address counts as a link, whatever it ends with
+    ("Man bites dog. Then it left", False),  # two sentences are prose
+    ("word " * 40, False),  # over 160 characters is prose
+])
+def test_what_counts_as_a_link_line_in_a_trailing_block(line, removed):
+    text = f"Title\n\nThe story ends here.\n\nRelated:\n{line}\n"
+    assert (clean_text(text)[0] == "Title\n\nThe story ends here.") is removed
+
+
+def test_adjacent_removals_merge_and_keep_each_reason_once():
+    cleaned, report = clean_text("Title\n\nBody one.\nShare this article\nTweet this\nBody two goes on.\n")
+    assert cleaned == "Title\n\nBody one.\nBody two goes on.\n"
+    assert [(r.text, r.reason) for r in report.removed] == [("Share this article\nTweet this\n",
+                                                             "share prompt")]
+    _, report = clean_text("Title\n\nThe story ends here.\n\nFollow us on Twitter @x\nAdvertisement\n\n")
+    assert [r.reason for r in report.removed] == ["trailing boilerplate; follow prompt; advertisement label"]
+
+
+def test_boilerplate_ending_the_text_without_a_newline_or_before_a_link_block():
+    assert clean_text("Title\n\nBody.\nAdvertisement")[0] == "Title\n\nBody."
+    text = "Title\n\nBody text here.\nAdvertisement\n\nRelated articles:\nMan bites dog\n"
+    cleaned, report = clean_text(text)
+    assert cleaned.rstrip() == "Title\n\nBody text here." and _replay(text, report) == cleaned

@@ -165,3 +165,32 @@ def test_other_encodings_are_decoded_and_analysed(fake_detector, tmp_path):
 def test_unwritable_output_is_a_usage_error(fake_detector, tmp_path):
     r = run("analyze", SAMPLE_PATH, "-o", tmp_path / "no" / "such" / "dir.json")
     assert r.exit_code == 2 and "cannot write" in r.output
+
+
+@pytest.mark.parametrize("bad, kept", [(3, [i for i in range(20) if i != 3]),
+                                       (17, [i for i in range(20) if i != 17])])
+def test_one_failing_batch_loses_none_of_the_other_batches(fake_detector, tmp_path, monkeypatch, bad, kept):
+    # 20 articles go to the detector in batches of 16 and 4; the batch holding article `bad` fails, then its
+    # articles are tried one by one, so only the bad article is lost
+    for i in range(20):
+        word = "BOOM" if i == bad else "fine"
+        (tmp_path / f"article{100 + i}.txt").write_text(f"Title {i}\n\nThe terrorists wisen up, {word}.",
+                                                        encoding="utf-8")
+    real = fake_detector.detect
+
+    def detect(texts):
+        if any("BOOM" in t for t in texts):
+            raise RuntimeError("model exploded")
+        return real(texts)
+
+    monkeypatch.setattr(fake_detector, "detect", detect)
+    out = tmp_path / "out.jsonl"
+    r = run("analyze", tmp_path, "-o", out)
+    assert r.exit_code == 1
+    written = [json.loads(x)["article"]["id"] for x in out.read_text(encoding="utf-8").splitlines()]
+    assert written == [str(100 + i) for i in kept]
+    failed = {str(100 + i) for i in range(20)} - set(written)
+    errors = _error_lines(r)
+    assert len(errors) == len(failed) and all("model exploded" in e for e in errors)
+    assert {next(a for a in failed if f"article{a}.txt" in e) for e in errors} == failed
+    assert f"{len(kept)} articles analysed" in r.stderr and "1 input failed" in r.stderr

@@ -82,7 +82,7 @@ def test_ingest_jsonl_with_a_field_mapping_then_query_by_orientation(fake, tmp_p
     errors = [x for x in r.stderr.splitlines() if x.startswith("error: ")]
     assert any("news.jsonl.gz:4: not valid JSON" in e for e in errors)
     assert any(
-        "31/31/2016" in x and "stored without a date" in x
+        "31/31/2016" in x and "is not a date" in x
         for x in r.stderr.splitlines()
         if x.startswith("warning: ")
     )

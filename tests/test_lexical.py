@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 from propscope.detect.core import DetectorConfig, DetectorCore, Heads
 from propscope.detect.features import N_FEATURES, DocFeatures
@@ -62,7 +63,7 @@ def test_lexical_model_rejects_inconsistent_arrays():
 
 
 def test_fit_lexical_learns_the_wording_of_each_technique():
-    pytest.importorskip("sklearn")
+    require_module("sklearn")
     from propscope_train.lexical import fit_lexical
 
     phrases = {"Flag-Waving": ["our great nation", "the nation first", "for the nation"],

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import require
 from typer.testing import CliRunner
 
 import propscope
@@ -14,8 +15,7 @@ from propscope.errors import ModelNotInstalledError
 from propscope.techniques import TECHNIQUES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "idlib-truce.txt"
-pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(),
-                                reason="no model shipped in src/propscope/models/default")
+require((DEFAULT_MODEL_DIR / "config.json").is_file(), "no model shipped in src/propscope/models/default")
 _register()
 runner = CliRunner()
 
@@ -132,8 +132,12 @@ def test_evaluate_prints_scores(dev3):
         assert 0.0 <= res["si"][k] <= 1.0
     assert 0.0 < res["tc"]["micro_f1"] <= 1.0
     assert set(res["tc"]["per_technique"]) == set(TECHNIQUES)
+    sl = res["sentences"]
+    assert sl["n_sentences"] > 3 and 0 < sl["n_gold"] <= sl["n_sentences"]
+    assert 0.0 <= sl["f1"] <= 1.0 and -1.0 <= res["article_score_spearman"] <= 1.0
     r = runner.invoke(app, ["evaluate", "--data", str(dev3)])
     assert r.exit_code == 0 and "SI  precision" in r.stdout and "TC  micro-F1" in r.stdout
+    assert "Sentences  precision" in r.stdout and "Article score  Spearman" in r.stdout
 
 
 def test_evaluate_rejects_a_folder_without_labels(tmp_path):
@@ -145,10 +149,26 @@ def test_evaluate_rejects_a_folder_without_labels(tmp_path):
 
 def test_benchmark_prints_throughput(dev3):
     r = runner.invoke(app, ["benchmark", "--data", str(dev3), "--repeat", "1", "--no-torch", "--no-rss",
-                            "--json"])
+                            "--no-reference", "--json"])
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    assert res["articles"] == 3 and res["onnx_int8_articles_per_s"] > 0
+    assert res["articles"] == 3 and res["onnx_articles_per_s"] > 0
+    assert res["encoder_variant"] == "int8 (encoder.onnx)"
+    assert "VNNI" in res["cpu"] and "AVX2" in res["cpu"]
+    assert "speedup_vs_bert_base" not in res
+
+
+def test_benchmark_times_the_bert_base_reference(dev3):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    r = runner.invoke(app, ["benchmark", "--data", str(dev3), "--repeat", "1", "--no-torch", "--no-rss",
+                            "--limit", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["articles"] == 1 and res["bert_base_fp32_articles_per_s"] > 0
+    # --repeat 1: the mean ONNX pass is the only one
+    assert res["speedup_vs_bert_base"] == pytest.approx(
+        res["bert_base_fp32_seconds"] / res["onnx_seconds"], rel=0.02)  # seconds are rounded to 1 ms
 
 
 def test_analysis_with_the_shipped_model_never_imports_torch():

@@ -337,3 +337,27 @@ def test_concurrent_analyses_are_bounded():
             t.join(timeout=30)
     assert codes == [200] * 5
     assert det.peak == 2
+
+
+def test_clean_false_keeps_the_text_exactly_as_sent(client):
+    r = client.post("/api/v1/analyze", json={"text": SAMPLE_TEXT, "clean": False})
+    assert r.status_code == 200, r.text
+    article = r.json()["article"]
+    assert article["text"] == SAMPLE_TEXT and "You might also like" in article["text"]
+    assert not article["cleaning"]["removed"]
+    cleaned = client.post("/api/v1/analyze", json={"text": SAMPLE_TEXT}).json()["article"]  # clean by default
+    assert "You might also like" not in cleaned["text"] and cleaned["cleaning"]["removed"]
+    spans = r.json()["spans"]
+    assert spans and all(SAMPLE_TEXT[s["start"]:s["end"]] == s["text"] for s in spans)  # raw offsets
+
+
+def test_clean_false_applies_to_html_too(client):
+    body = ("<p>The terrorists in Idlib must wisen up and lay down their arms, the minister said on Friday "
+            "in a long statement to reporters.</p><p>Subscribe to our newsletter</p><p>Talks will go on "
+            "next week in Tehran, where the leaders of three countries meet to discuss the truce.</p>")
+    html = f"<html><head><title>Truce talks</title></head><body><article>{body}</article></body></html>"
+    kept = client.post("/api/v1/analyze", json={"html": html, "clean": False}).json()["article"]
+    cleaned = client.post("/api/v1/analyze", json={"html": html}).json()["article"]
+    assert "Subscribe to our newsletter" in kept["text"] and not kept["cleaning"]["removed"]
+    assert "Subscribe to our newsletter" not in cleaned["text"]
+    assert [x["reason"] for x in cleaned["cleaning"]["removed"]] == ["subscribe prompt"]

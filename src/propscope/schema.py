@@ -27,6 +27,10 @@ class CleaningReport(BaseModel):
 
     original_length: int
     removed: list[Removal] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list,
+        description="characters replaced while reading (invalid bytes, lone surrogates), one note each",
+    )
 
     @property
     def removed_chars(self) -> int:
@@ -47,6 +51,11 @@ class Article(BaseModel):
     author: str | None = Field(default=None, description="author, when known")
     format: str | None = Field(default=None, description="reader that produced it: text, html, jsonl")
     cleaning: CleaningReport | None = None
+    language: str | None = Field(default=None, description="ISO 639-1 code, identified or given (--lang)")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="why the result may mislead: not English, characters replaced, page cut, bad date...",
+    )
 
 
 class Span(BaseModel):

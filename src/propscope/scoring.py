@@ -2,14 +2,15 @@
 
 SI (per article, predicted and gold spans each merged where they overlap):
     P = (1/|S|) sum_s sum_g |s∩g|/|s|,  R = (1/|G|) sum_s sum_g |s∩g|/|g|,  F1 = 2PR/(P+R),
-summed over the whole set. TC: micro-F1 = matched labels / gold rows, with rows of the same
-(id, start, end) matched as multisets.
+summed over the whole set. TC: precision = matched rows / predicted rows, recall = matched rows / gold
+rows, micro-F1 their harmonic mean (= matched / gold rows when there is one prediction per gold row, as in the
+shared task), with rows of the same (id, start, end) matched as multisets of techniques.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .techniques import TECHNIQUES
@@ -74,6 +75,8 @@ class TcScore:
     n_gold: int
     n_pred: int
     per_technique: dict[str, dict[str, float]]
+    precision: float = 0.0  # matched / predicted rows
+    recall: float = 0.0  # matched / gold rows
 
 
 def score_tc(pred: Iterable[tuple[str, str, int, int]], gold: Iterable[tuple[str, str, int, int]]) -> TcScore:
@@ -102,4 +105,75 @@ def score_tc(pred: Iterable[tuple[str, str, int, int]], gold: Iterable[tuple[str
     p = matched / len(pred) if pred else 0.0
     r = matched / len(gold) if gold else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
-    return TcScore(f, matched, len(gold), len(pred), per)
+    return TcScore(f, matched, len(gold), len(pred), per, p, r)
+
+
+@dataclass(frozen=True)
+class SentenceLevelScore:
+    precision: float
+    recall: float
+    f1: float
+    n_pred: int
+    n_gold: int
+    n_sentences: int
+
+
+def score_sentence_level(
+    items: Iterable[tuple[str, Sequence[tuple[int, int]], Sequence[tuple[int, int]]]],
+) -> SentenceLevelScore:
+    """Sentence-level P/R/F1 (NLP4IF-2019 style) over ``(text, predicted spans, gold spans)`` articles: the
+    text is split by ``split_sentences``; a sentence is gold-positive when it overlaps a gold span and
+    predicted-positive when it overlaps a predicted span."""
+    from .detect.scores import split_sentences
+
+    tp = n_pred = n_gold = n = 0
+    for text, pred, gold in items:
+        for s, e in split_sentences(text):
+            p = any(a < e and b > s for a, b in pred)
+            g = any(a < e and b > s for a, b in gold)
+            tp += p and g
+            n_pred += p
+            n_gold += g
+            n += 1
+    prec = tp / n_pred if n_pred else 0.0
+    rec = tp / n_gold if n_gold else 0.0
+    f = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return SentenceLevelScore(prec, rec, f, n_pred, n_gold, n)
+
+
+def gold_density(text: str, gold: Sequence[tuple[int, int]]) -> float:
+    """The share of the non-whitespace characters of ``text`` inside gold technique spans."""
+    inside = [False] * len(text)
+    for s, e in gold:
+        inside[s:e] = [True] * (min(e, len(text)) - s)
+    kept = [f for f, ch in zip(inside, text, strict=True) if not ch.isspace()]
+    return sum(kept) / len(kept) if kept else 0.0
+
+
+def _ranks(x: Sequence[float]) -> list[float]:
+    order = sorted(range(len(x)), key=x.__getitem__)
+    ranks = [0.0] * len(x)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and x[order[j + 1]] == x[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1  # ties share their mean rank
+        i = j + 1
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation of ``x`` and ``y`` (ties get their mean rank); 0.0 when either is
+    constant or there are fewer than two values."""
+    if len(x) != len(y):
+        raise ValueError(f"spearman: {len(x)} values against {len(y)}")
+    if len(x) < 2:
+        return 0.0
+    rx, ry = _ranks(x), _ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    vx = sum((a - mx) ** 2 for a in rx)
+    vy = sum((b - my) ** 2 for b in ry)
+    return cov / (vx * vy) ** 0.5 if vx and vy else 0.0

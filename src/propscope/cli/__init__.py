@@ -31,6 +31,7 @@ def _register() -> None:
     from . import corpus as _corpus  # noqa: F401
     from . import crawl as _crawl  # noqa: F401
     from . import model as _model  # noqa: F401
+    from . import score as _score  # noqa: F401
     from . import serve as _serve  # noqa: F401
     from . import trace as _trace  # noqa: F401
 

@@ -173,7 +173,8 @@ def evaluate(
     settings: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
-    """Score the model on a labelled PTC folder: SI P/R/F1, TC micro-F1 and per-technique F1."""
+    """Score the model on a labelled PTC folder: SI P/R/F1, TC micro-F1 and per-technique F1, sentence-level
+    P/R/F1 and the Spearman correlation of the article score with the gold technique density."""
     from rich.table import Table
 
     from ..errors import InputError
@@ -190,17 +191,27 @@ def evaluate(
     bar, t = _progress(len(docs), "evaluate")
     with bar:
         ev = evaluate_docs(det, docs, progress=lambda n: bar.advance(t, n))
-    result = {"model": det.name, "data": str(data), "settings": settings or [], **ev.to_dict()}
+    from ..bench import cpu_description
+
+    result = {"model": det.name, "data": str(data), "settings": settings or [], "cpu": cpu_description(),
+              **ev.to_dict()}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     con = Console()
     con.print(f"model {det.name} on {data} ({ev.n_articles} articles)"
               + (f" with {' '.join(settings)}" if settings else ""))
+    con.print(f"cpu {result['cpu']} (int8 scores differ slightly between CPU kinds: see README)")
     con.print(f"SI  precision {ev.si.precision:.4f}  recall {ev.si.recall:.4f}  F1 {ev.si.f1:.4f}  "
               f"({ev.si.n_pred} predicted, {ev.si.n_gold} gold spans)")
     con.print(f"TC  micro-F1 {ev.tc.micro_f1:.4f}  ({ev.tc.matched}/{ev.tc.n_gold} gold rows matched); "
               f"calibration error of the top technique's probability {ev.tc_calibration_error:.3f}")
+    if ev.sentences is not None:
+        sl = ev.sentences
+        con.print(f"Sentences  precision {sl.precision:.4f}  recall {sl.recall:.4f}  F1 {sl.f1:.4f}  "
+                  f"({sl.n_pred} flagged, {sl.n_gold} gold-positive of {sl.n_sentences} sentences)")
+    con.print(f"Article score  Spearman {ev.article_spearman:.4f} against the gold density of technique "
+              f"characters ({ev.n_articles} articles)")
     table = Table("technique", "support", "precision", "recall", "F1")
     for name, s in ev.tc.per_technique.items():
         table.add_row(name, str(int(s["support"])), f"{s['precision']:.3f}", f"{s['recall']:.3f}",
@@ -218,18 +229,26 @@ def benchmark(
     repeat: Annotated[int, typer.Option(help="Timed passes; the best is reported.")] = 3,
     torch: Annotated[bool, typer.Option(
         "--torch/--no-torch", help="Also time the same model in PyTorch fp32 (needs torch).")] = True,
+    reference: Annotated[bool, typer.Option(
+        "--reference/--no-reference",
+        help="Also time the BERT-base reference (random weights, PyTorch fp32; needs torch) and print "
+             "the speed-up over it.")] = True,
     rss: Annotated[bool, typer.Option("--rss/--no-rss", help="Measure peak RSS of analysing one article.")
                    ] = True,
     settings: SetOpt = None,
+    limit: Annotated[int | None, typer.Option(
+        help="Time only the first N articles (by file name).", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Time full analysis (SI + TC) over a folder of articles; print articles/s and peak memory."""
+    """Time full analysis (SI + TC) over a folder of articles; print articles/s, the speed-up over a BERT-base
+    reference, peak memory and the CPU (AVX2 / AVX-512 / VNNI / AMX) the figures come from."""
     from ..bench import run_benchmark
     from ..errors import InputError, ModelNotInstalledError
 
     try:
-        res = run_benchmark(data, model, threads=threads, repeat=repeat, with_torch=torch, with_rss=rss,
-                            settings=settings or (), log=err.print)
+        res = run_benchmark(data, model, threads=threads, repeat=repeat, with_torch=torch,
+                            with_reference=reference, with_rss=rss, settings=settings or (), limit=limit,
+                            log=err.print)
     except (InputError, ModelNotInstalledError, OSError, ValueError) as e:
         raise _fail(str(e)) from None
     if as_json:

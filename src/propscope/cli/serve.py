@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +35,16 @@ def serve(
     )] = False,
     fetches_per_minute: Annotated[int, typer.Option(
         help="With --allow-fetch: at most this many fetches a minute from one client.", min=1)] = 10,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", metavar="NAME",
+        help="Host name clients may use to reach the server (repeatable; '*' allows any). Default: the "
+             "loopback names when bound to loopback, else the --host address; other names get 400.")] = None,
+    request_timeout: Annotated[float, typer.Option(
+        min=1, help="Seconds an analysis may take; past it the request gets 503 and the analysis stops.")
+    ] = 120.0,
+    max_chars: Annotated[int, typer.Option(
+        min=0, help="Longest article analysed, in characters (0: no limit); longer ones get 422.")
+    ] = 1_000_000,
 ) -> None:
     """Serve the web page (/) and the REST API (/api/v1/analyze, /docs) with the model loaded once."""
     import uvicorn
@@ -61,6 +73,50 @@ def serve(
     typer.echo(f"propscope serve: model {detector.name}; open http://{shown}:{port}/ (Ctrl+C stops)"
                + ("; the page asks for the token" if secret else "")
                + ("; URL fetching on" if allow_fetch else ""), err=True)
-    uvicorn.run(create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
-                           options=options),
-                host=host, port=port, log_level=log_level)
+    hosts = allowed_hosts(host, allowed_host or [])
+    app_ = create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
+                      allowed_hosts=hosts, request_timeout=request_timeout, max_chars=max_chars or None,
+                      options=options)
+    with _stop_analyses_on_exit(app_):
+        uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
+                    timeout_graceful_shutdown=SHUTDOWN_GRACE)
+
+
+@contextmanager
+def _stop_analyses_on_exit(app_) -> Iterator[None]:
+    """While serving, Ctrl+C (uvicorn's exit handler) also stops the running analyses at their next segment
+    (they answer 503), so shutdown takes seconds; SHUTDOWN_GRACE later whatever still runs is cancelled."""
+    import uvicorn
+
+    from ..server.app import stop_analyses
+
+    original = uvicorn.Server.handle_exit
+
+    def handle_exit(self, sig, frame) -> None:
+        stop_analyses(app_)
+        original(self, sig, frame)
+
+    uvicorn.Server.handle_exit = handle_exit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        uvicorn.Server.handle_exit = original  # type: ignore[method-assign]
+
+
+SHUTDOWN_GRACE = 3
+"""Seconds `propscope serve` waits for running requests on Ctrl+C before it cancels them."""
+
+
+def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
+    """Host header names the server answers: loopback names for a loopback address, the address itself
+    otherwise (any name for 0.0.0.0 / ::, which serve every interface), plus ``extra``."""
+    from ..server.access import is_loopback
+    from ..server.app import LOOPBACK_HOSTS
+
+    if is_loopback(host):
+        base: tuple[str, ...] = LOOPBACK_HOSTS
+    elif host in ("0.0.0.0", "::", ""):
+        base = () if extra else ("*",)
+    else:
+        base = (host,)
+    return (*base, *extra)

@@ -365,6 +365,10 @@ def ingest(
             known.update(zip(todo, done, strict=True))
         dates: list[date | None] = []
         for a, _ in new:
+            for w in a.warnings:  # what reading noticed (a field ignored, a date that is not one...)
+                msg = f"{a.source or a.url or a.id}: {w}"
+                report.warnings.append(msg)
+                (on_warning or warn)(msg)
             try:
                 dates.append(parse_published(a.published))
             except ValueError as exc:

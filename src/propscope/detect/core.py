@@ -119,32 +119,43 @@ def span_vector(h: np.ndarray, a: int, b: int, feats: np.ndarray) -> np.ndarray:
     return np.concatenate([h[a:b].mean(0), h[a], h[b - 1], h[lo:hi].mean(0), feats])
 
 
-def decode_si(
-    offsets: np.ndarray, probs: np.ndarray, text: str, threshold: float, min_chars: int,
-    max_gap: int = 0, min_tokens: int = 1,
-) -> list[tuple[int, int, float]]:
-    """Turn token BIO probabilities into character spans ``(start, end, confidence)``.
+def inside_mask(probs: np.ndarray, threshold: float) -> np.ndarray:
+    """Tokens whose P(B) + P(I) reaches ``threshold`` (``probs`` is (n, 3): O, B, I)."""
+    return probs[:, 1] + probs[:, 2] >= threshold
 
-    Tokens with P(B)+P(I) >= threshold form runs; runs separated by at most ``max_gap`` tokens are joined
-    (the tagger often dips below threshold inside a long span); a token whose B beats I and 0.5 starts a
-    new span; runs are widened to whole words so no word is cut; runs under ``min_tokens`` are dropped.
-    """
-    n = len(offsets)
-    if n == 0:
-        return []
-    p_in = probs[:, 1] + probs[:, 2]
-    on = p_in >= threshold
+
+def join_gaps(on: np.ndarray, max_gap: int) -> np.ndarray:
+    """A copy of ``on`` where runs separated by at most ``max_gap`` off tokens are joined."""
+    on = on.copy()
     if max_gap:
         idx = np.nonzero(on)[0]
         for a, b in zip(idx[:-1], idx[1:], strict=True):
             if 1 < b - a <= max_gap + 1:
                 on[a:b] = True
-    # a token continues the previous word when it starts where that one ends and both are word chars
+    return on
+
+
+def word_continuations(offsets: np.ndarray, text: str) -> np.ndarray:
+    """For each token, whether it continues the previous token's word (it starts where that one ends and
+    both sides of the join are word characters)."""
+    n = len(offsets)
     cont = np.zeros(n, dtype=bool)
     for i in range(1, n):
         s, pe = offsets[i, 0], offsets[i - 1, 1]
         if s == pe and s > 0 and text[s - 1 : s].isalnum() and text[s : s + 1].isalnum():
             cont[i] = True
+    return cont
+
+
+def starts_span(probs: np.ndarray, cont: np.ndarray) -> np.ndarray:
+    """Tokens that begin a new span inside a run: P(B) beats both P(I) and 0.5, at a word start."""
+    return (probs[:, 1] > np.maximum(probs[:, 2], 0.5)) & ~cont
+
+
+def token_runs(on: np.ndarray, begins: np.ndarray, cont: np.ndarray) -> list[tuple[int, int]]:
+    """Token ranges ``[a, b)``: maximal runs of ``on`` tokens, split before each ``begins`` token, each
+    widened to whole words (``cont`` marks word continuations)."""
+    n = len(on)
     spans: list[tuple[int, int]] = []
     i = 0
     while i < n:
@@ -152,7 +163,7 @@ def decode_si(
             i += 1
             continue
         j = i + 1
-        while j < n and on[j] and not (probs[j, 1] > max(probs[j, 2], 0.5) and not cont[j]):
+        while j < n and on[j] and not begins[j]:
             j += 1
         a, b = i, j
         while a > 0 and cont[a]:
@@ -161,13 +172,51 @@ def decode_si(
             b += 1
         spans.append((a, b))
         i = max(j, b)
+    return spans
+
+
+def decode_si(
+    offsets: np.ndarray, probs: np.ndarray, text: str, threshold: float, min_chars: int,
+    max_gap: int = 0, min_tokens: int = 1,
+) -> list[tuple[int, int, float]]:
+    """Turn token BIO probabilities into character spans ``(start, end, P(inside))``, P(inside) being the
+    mean P(B)+P(I) of the span's tokens.
+
+    Tokens with P(B)+P(I) >= threshold form runs; runs separated by at most ``max_gap`` tokens are joined
+    (the tagger often dips below threshold inside a long span); a token whose B beats I and 0.5 starts a
+    new span; runs are widened to whole words so no word is cut; spans under ``min_tokens`` tokens or
+    ``min_chars`` characters (or blank) are dropped.
+    """
+    if len(offsets) == 0:
+        return []
+    p_in = probs[:, 1] + probs[:, 2]
+    cont = word_continuations(offsets, text)
+    runs = token_runs(join_gaps(inside_mask(probs, threshold), max_gap), starts_span(probs, cont), cont)
     out = []
-    for a, b in spans:
+    for a, b in runs:
         if b - a < min_tokens:
             continue
         s, e = int(offsets[a, 0]), int(offsets[b - 1, 1])
         if e - s >= min_chars and text[s:e].strip():
             out.append((s, e, float(p_in[a:b].mean())))
+    return out
+
+
+def span_confidence(p_inside: float, p_technique: float) -> float:
+    """The confidence reported for a span's technique: the span's mean P(inside) x P(technique | span)."""
+    return float(p_inside * p_technique)
+
+
+def span_labels(p: np.ndarray, techniques: Sequence[str], p_inside: float, second_label: float
+                ) -> list[tuple[str, float]]:
+    """``(technique, confidence)`` for a span with technique probabilities ``p``: the most likely
+    technique, and the second when its probability reaches ``second_label``."""
+    order = np.argsort(-p, kind="stable")
+    out = []
+    for rank, k in enumerate(order[:2]):
+        if rank == 1 and p[k] < second_label:
+            break
+        out.append((techniques[int(k)], span_confidence(p_inside, float(p[k]))))
     return out
 
 
@@ -286,14 +335,8 @@ class DetectorCore:
         (enc, h), = self.hidden_states([text])
         found = self.identify(text, enc, h)
         probs = self.span_probs(text, enc, h, [(s, e) for s, e, _ in found])
-        preds = []
-        for (s, e, conf), p in zip(found, probs, strict=True):
-            order = np.argsort(-p)
-            for rank, k in enumerate(order[:2]):
-                if rank == 1 and p[k] < self.config.second_label:
-                    break
-                preds.append(SpanPrediction(s, e, self.techniques[int(k)], float(conf * p[k])))
-        return preds
+        return [SpanPrediction(s, e, t, c) for (s, e, p_inside), p in zip(found, probs, strict=True)
+                for t, c in span_labels(p, self.techniques, p_inside, self.config.second_label)]
 
 
 MAX_SEGMENT_CHARS = 50_000

@@ -13,12 +13,65 @@ import numpy as np
 from ..errors import ModelNotInstalledError
 from .base import SpanPrediction
 from .core import DetectorConfig, DetectorCore, Heads
+from .cpu import CpuInfo, cpu_info
 from .lexical import LexicalModel
+
+VARIANT_ENV = "PROPSCOPE_ENCODER_VARIANT"
+"""Environment variable naming the encoder variant to load (``int8``, ...) instead of the automatic choice."""
+
+
+def encoder_variants(meta: dict) -> dict[str, str]:
+    """The encoder files of a model folder's config.json by variant name: ``encoder_variants`` when given,
+    else the one ``encoder`` file, named ``int8`` when the model is quantized and ``fp32`` otherwise."""
+    variants = meta.get("encoder_variants")
+    if variants:
+        return dict(variants)
+    return {"int8" if meta.get("quantized") else "fp32": meta.get("encoder", "encoder.onnx")}
+
+
+def choose_variant(variants: dict[str, str], cpu: CpuInfo, measure=None) -> str:
+    """Which encoder variant to load on ``cpu``: $PROPSCOPE_ENCODER_VARIANT when set; the only one when
+    there is one; ``int8`` when the CPU has VNNI or AMX (int8 dot products in hardware); otherwise the one
+    that ``measure(name)`` (seconds for a fixed batch) finds fastest, or ``int8`` when nothing measures.
+
+    >>> choose_variant({"int8": "a.onnx", "fp32": "b.onnx"}, CpuInfo("x", frozenset({"avx512_vnni"})))
+    'int8'
+    """
+    wanted = os.environ.get(VARIANT_ENV)
+    if wanted:
+        if wanted not in variants:
+            raise ModelNotInstalledError(
+                f"{VARIANT_ENV}={wanted}: this model has the encoder variants {', '.join(sorted(variants))}")
+        return wanted
+    if len(variants) == 1:
+        return next(iter(variants))
+    if cpu.int8_fast and "int8" in variants:
+        return "int8"
+    if measure is None:
+        return "int8" if "int8" in variants else sorted(variants)[0]
+    return min(sorted(variants), key=measure)
+
+
+def _time_session(session, tokens: int = 256, batch: int = 4, repeat: int = 3) -> float:
+    """Best time of ``repeat`` encoder calls on a fixed batch (``batch`` windows of ``tokens`` tokens)."""
+    import time
+
+    ids = np.full((batch, tokens), 1000, dtype=np.int64)
+    mask = np.ones((batch, tokens), dtype=np.int64)
+    session.run(None, {"input_ids": ids, "attention_mask": mask})  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        session.run(None, {"input_ids": ids, "attention_mask": mask})
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 class OnnxDetector:
     """Loads a model folder (config.json, encoder.onnx, heads.npz, tokenizer.json and, when present,
-    lexical.npz) once; thread-safe."""
+    lexical.npz) once; thread-safe. When the folder has several encoder variants (config.json
+    ``encoder_variants``), the one that suits this CPU is loaded (``choose_variant``; ``.variant`` says
+    which)."""
 
     def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -40,8 +93,23 @@ class OnnxDetector:
         opts.intra_op_num_threads = threads or int(os.environ.get("PROPSCOPE_THREADS", "0")) or 0
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(self.path / meta.get("encoder", "encoder.onnx")), opts,
-                                            providers=["CPUExecutionProvider"])
+        # Idle worker threads sleep instead of spinning ($PROPSCOPE_SPIN=1 lets them spin): on a machine
+        # shared with other work, spinning threads take cores from it and from our own numpy heads; 10 dev
+        # articles ran at 2.8-3.3 articles/s against 2.0-2.2 with spinning, alternately on a loaded 2-core
+        # machine (python benchmarks/compare_variants.py default ../shared/data/ptc/dev --spinning).
+        opts.add_session_config_entry("session.intra_op.allow_spinning",
+                                      "1" if os.environ.get("PROPSCOPE_SPIN") == "1" else "0")
+        self.variants = encoder_variants(meta)
+        sessions: dict = {}
+
+        def session(name: str):
+            if name not in sessions:
+                sessions[name] = ort.InferenceSession(str(self.path / self.variants[name]), opts,
+                                                      providers=["CPUExecutionProvider"])
+            return sessions[name]
+
+        self.variant = choose_variant(self.variants, cpu_info(), lambda name: _time_session(session(name)))
+        self.session = session(self.variant)
         ids = tuple(tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
         if None in ids:
             ids = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))

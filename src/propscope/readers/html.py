@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from ..errors import InputError
 from ..schema import Article
-from .text import article_from_text
+from .text import article_from_text, replace_surrogates, with_notes
+
+_DATA_URI = re.compile(r"data:[^\s\"'<>)]{4096,}", re.IGNORECASE)
+"""Inline data (images, fonts) of more than 4 KB: dropped before parsing, since libxml2 cuts a page at a text
+node over 10 MB and the rest of the article would be lost."""
 
 _NO_TEXT = "no article text found in HTML"
+
+LIBXML_TEXT_LIMIT = 10_000_000
+"""libxml2 (lxml) stops at a text node longer than this."""
 
 
 def _quiet_trafilatura() -> None:
@@ -35,6 +43,12 @@ def article_from_html(
 
     _quiet_trafilatura()
     src = source or url or id
+    html, note = replace_surrogates(html)
+    html = _DATA_URI.sub("data:,", html)
+    cut = []
+    if len(html) > LIBXML_TEXT_LIMIT and max(map(len, html.split("<"))) > LIBXML_TEXT_LIMIT:
+        cut.append("the page holds a text run over 10 MB; the HTML parser stops there, so the article may "
+                     "be cut")
     try:
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
@@ -58,10 +72,12 @@ def article_from_html(
         raise InputError(src, _NO_TEXT)
     art = article_from_text(text, id=id, title=title, url=url or getattr(doc, "url", None), source=source,
                             clean=clean)
-    return art.model_copy(update={
+    art = art.model_copy(update={
         "format": "html",
         "author": getattr(doc, "author", None) or None,
         "published": getattr(doc, "date", None) or None,
         "site": getattr(doc, "sitename", None) or getattr(doc, "hostname", None) or None,
+        "warnings": [*art.warnings, *cut],
     })
+    return with_notes(art, [note] if note else [])
 

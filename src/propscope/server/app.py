@@ -7,10 +7,12 @@ same JSON as ``propscope analyze`` prints.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,14 +20,17 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..detect.base import Detector, load_detector
 from ..errors import InputError
+from ..pipeline import MAX_ARTICLE_CHARS, AnalysisCancelled
 from ..schema import Analysis, Article
 from ..techniques import all_techniques
 from .access import RateLimiter, ServeOptions, require_token
@@ -33,6 +38,11 @@ from .routes_page import make_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_MAX_BODY_BYTES = 2_000_000
+DEFAULT_REQUEST_TIMEOUT = 120.0
+"""Seconds an analysis may take before the request gets 503 and the analysis stops (docs/limits.md)."""
+DEFAULT_BODY_TIMEOUT = 30.0
+"""Seconds a client may pause while sending a request body before it gets 408 and is disconnected."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 API_PREFIX = "/api/v1"
 
 Scope = MutableMapping[str, Any]
@@ -75,6 +85,9 @@ class AnalyzeRequest(BaseModel):
     url: str | None = Field(default=None, description="Where the article comes from, reported back as is.")
     id: str | None = Field(default=None, description="Article id to report; default: a hash of the input.")
     clean: bool = Field(default=True, description="Remove page leftovers (cookie notices, share bars...).")
+    lang: str | None = Field(default=None, max_length=16, description=(
+        "Language of the article (ISO 639-1, e.g. 'en'); default: identified from the text. The model is "
+        "English-only: other languages get a warning in article.warnings."))
 
     @model_validator(mode="after")
     def _exactly_one_input(self) -> AnalyzeRequest:
@@ -128,13 +141,16 @@ class BodyLimitMiddleware:
     request without Content-Length is stopped too. The body is read here (at most the limit) and handed on
     to the app in one piece. After a 413 the rest of the upload is read and dropped, up to ``drain_bytes``,
     so that an ordinary client that sends the whole body before it reads the answer still sees the 413;
-    past that the connection is closed.
+    past that the connection is closed. A client that stops sending for ``body_timeout`` seconds (a body
+    shorter than its Content-Length, a stalled upload) gets 408 and the connection is closed.
     """
 
-    def __init__(self, app, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, drain_bytes: int | None = None):
+    def __init__(self, app, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, drain_bytes: int | None = None,
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.drain_bytes = drain_bytes if drain_bytes is not None else max(16_000_000, 4 * max_body_bytes)
+        self.body_timeout = body_timeout
 
     async def _reply_413(self, receive: Receive, send: Send, received: int, more_body: bool,
                          drain: bool = True) -> None:
@@ -180,7 +196,14 @@ class BodyLimitMiddleware:
         chunks: list[bytes] = []
         received = 0
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                detail = f"the request body stalled (nothing received for {self.body_timeout:g} s)"
+                start, body = _json_message(408, {"detail": detail}, [(b"connection", b"close")])
+                await send(start)
+                await send(body)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -203,6 +226,37 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class HostCheckMiddleware:
+    """Answers 400 to requests whose Host header is not one of ``allowed_hosts`` (port ignored), so that a
+    web page on another site cannot reach a server on 127.0.0.1 through a DNS name of its own (DNS
+    rebinding). ``"*"`` allows any host."""
+
+    def __init__(self, app, allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS):
+        self.app = app
+        self.allowed = {h.lower().strip("[]") for h in allowed_hosts}
+
+    @staticmethod
+    def host_name(value: str) -> str:
+        value = value.strip().lower()
+        if value.startswith("["):  # [::1]:8000
+            return value[1:].split("]", 1)[0]
+        return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or "*" in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        if self.host_name(raw) not in self.allowed:
+            detail = (f"host {raw!r} is not served here; allowed: {', '.join(sorted(self.allowed))} "
+                      "(propscope serve --allowed-host)")
+            start, body = _json_message(400, {"detail": detail})
+            await send(start)
+            await send(body)
+            return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:
@@ -249,7 +303,7 @@ def _describe_error(err: dict[str, Any]) -> str:
     if err.get("type") == "model_attributes_type" or (not loc and "valid dictionary" in msg):
         return 'the request body must be a JSON object such as {"text": "..."}'
     if err.get("type") == "extra_forbidden":
-        return f"unknown field '{'.'.join(loc)}' (known: text, html, title, url, id, clean)"
+        return f"unknown field '{'.'.join(loc)}' (known: text, html, title, url, id, clean, lang)"
     return f"{'.'.join(loc)}: {msg}" if loc else msg
 
 
@@ -261,6 +315,25 @@ async def _validation_error_handler(request: Request, exc: RequestValidationErro
 
 async def _input_error_handler(request: Request, exc: InputError) -> JSONResponse:
     return JSONResponse({"detail": exc.reason}, status_code=422)
+
+
+async def _http_error_handler(request: Request, exc: StarletteHTTPException):
+    # FastAPI answers 400 "There was an error parsing the body" when json.loads fails outside pydantic, as it
+    # does on deeply nested JSON (RecursionError); the API promises 422 for every malformed body.
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        detail = "the request body is not valid JSON (or is nested too deeply to read)"
+        return JSONResponse({"detail": detail}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
+async def _cancelled_handler(request: Request, exc: AnalysisCancelled) -> JSONResponse:
+    return JSONResponse({"detail": "the analysis was stopped: the server is shutting down"}, status_code=503)
+
+
+def stop_analyses(app) -> None:
+    """Make every running analysis stop at its next segment (their requests get 503); for shutdown."""
+    for cancel in list(app.state.running):
+        cancel.set()
 
 
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -287,8 +360,11 @@ def _article_id(req: AnalyzeRequest) -> str:
     return "api-" + hashlib.sha1(data).hexdigest()[:12]
 
 
-def _analyze(req: AnalyzeRequest, detector: Detector, gate: threading.Semaphore) -> dict[str, Any]:
-    """Read, detect, build the Analysis JSON. Runs in a worker thread (CPU-bound)."""
+def _analyze(req: AnalyzeRequest, detector: Detector, gate: threading.Semaphore,
+             cancel: threading.Event | None = None, max_chars: int | None = MAX_ARTICLE_CHARS,
+             ) -> dict[str, Any]:
+    """Read, detect, build the Analysis JSON. Runs in a worker thread (CPU-bound); stops with
+    AnalysisCancelled soon after ``cancel`` is set (between segments of a long article)."""
     from ..read import article_from_html, article_from_text
 
     aid = _article_id(req)
@@ -299,17 +375,59 @@ def _analyze(req: AnalyzeRequest, detector: Detector, gate: threading.Semaphore)
         article = article_from_html(req.html or "", id=aid, url=req.url, source="api", clean=req.clean)
         if req.title:
             article = article.model_copy(update={"title": req.title})
-    return _analyse_article(article, detector, gate)
+    return _analyse_article(article, detector, gate, cancel, max_chars, req.lang)
 
 
-def _analyse_article(article: Article, detector: Detector, gate: threading.Semaphore) -> dict[str, Any]:
-    """Detect (at most ``gate`` at once) and build the Analysis JSON of one article."""
-    from ..pipeline import to_analysis
+def _analyse_article(article: Article, detector: Detector, gate: threading.Semaphore,
+                     cancel: threading.Event | None = None, max_chars: int | None = MAX_ARTICLE_CHARS,
+                     lang: str | None = None) -> dict[str, Any]:
+    """Detect (at most ``gate`` at once, stopping soon after ``cancel`` is set) and build the Analysis JSON
+    of one article."""
+    from ..pipeline import check_length, detect_text, to_analysis
 
-    with gate:
-        predictions = detector.detect([article.text])[0]
-    analysis: Analysis = to_analysis(article, predictions, detector.name)
+    cancel = cancel or threading.Event()
+    check_length(article, max_chars, option="propscope serve --max-chars")
+    while not gate.acquire(timeout=0.2):
+        if cancel.is_set():
+            raise AnalysisCancelled("analysis cancelled")
+    try:
+        predictions = detect_text(detector, article.text, cancelled=cancel.is_set)
+    finally:
+        gate.release()
+    analysis: Analysis = to_analysis(article, predictions, detector.name, lang=lang)
     return analysis.model_dump(mode="json")
+
+
+async def _run_cancellable(request: Request, work: Callable[[threading.Event], dict[str, Any]],
+                           timeout: float) -> JSONResponse:
+    """Run ``work(cancel)`` in a worker thread; set ``cancel`` when the client goes away, when ``timeout``
+    seconds pass (503), or when the server stops (the task is cancelled), so no analysis outlives its use."""
+    cancel = threading.Event()
+    running: set[threading.Event] = request.app.state.running
+    running.add(cancel)
+    task = asyncio.ensure_future(run_in_threadpool(work, cancel))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.25)
+            if done:
+                return JSONResponse(task.result())
+            if await request.is_disconnected():
+                return JSONResponse({"detail": "client disconnected"}, status_code=499)
+            if time.monotonic() > deadline:
+                detail = (f"the analysis took longer than the {timeout:g}-second limit and was stopped; send "
+                          "a shorter article (propscope serve --request-timeout raises the limit)")
+                return JSONResponse({"detail": detail}, status_code=503)
+    except asyncio.CancelledError:
+        # uvicorn cancels the requests still running a few seconds after Ctrl+C (propscope serve): answer
+        # instead of logging a traceback; the analysis stops at its next segment.
+        return JSONResponse({"detail": "the analysis was stopped: the server is shutting down"},
+                            status_code=503)
+    finally:
+        running.discard(cancel)
+        if not task.done():
+            cancel.set()
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def create_app(
@@ -319,12 +437,18 @@ def create_app(
     model_dir: str | os.PathLike[str] | None = None,
     concurrent_analyses: int | None = None,
     options: ServeOptions | None = None,
+    allowed_hosts: tuple[str, ...] | None = None,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_chars: int | None = MAX_ARTICLE_CHARS,
 ):
     """Build the app. ``detector`` is used as is; when None, ``load_detector(model_dir)`` runs once at
     start-up (and raises ModelNotInstalledError when no model is installed). At most
     ``concurrent_analyses`` analyses run at the same time (default: $PROPSCOPE_SERVE_CONCURRENCY, else
     twice the CPU count, at most 8); the others wait their turn. ``options``: token, URL fetching (off by
-    default), see ``propscope.server.access``."""
+    default), see ``propscope.server.access``. ``allowed_hosts`` (None: no check) are the
+    host names the Host header may carry; ``request_timeout`` bounds an analysis (503 past it),
+    ``body_timeout`` a pause in an upload (408), ``max_chars`` an article's length (422): docs/limits.md."""
     if concurrent_analyses is None:
         concurrent_analyses = default_concurrency()
 
@@ -333,6 +457,7 @@ def create_app(
         if app.state.detector is None:
             app.state.detector = await run_in_threadpool(load_detector, model_dir)
         yield
+        stop_analyses(app)  # stop what still runs, so the process can exit
 
     app = FastAPI(
         title="propscope",
@@ -354,12 +479,17 @@ def create_app(
     app.state.max_body_bytes = max_body_bytes
     app.state.options = options = options or ServeOptions()
     app.state.fetch_limiter = RateLimiter(options.fetches_per_minute)
+    app.state.running = set()
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(InputError, _input_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(AnalysisCancelled, _cancelled_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(SecurityHeadersMiddleware)
+    if allowed_hosts is not None:
+        app.add_middleware(HostCheckMiddleware, allowed_hosts=tuple(allowed_hosts))
 
     def current_detector(request: Request) -> Detector:
         det = request.app.state.detector
@@ -376,9 +506,9 @@ def create_app(
               summary="Find propaganda techniques in one article", tags=["api"],
               dependencies=[Depends(require_token)])
     async def analyze(req: AnalyzeRequest, request: Request) -> JSONResponse:
-        det = current_detector(request)
-        payload = await run_in_threadpool(_analyze, req, det, request.app.state.detect_gate)
-        return JSONResponse(payload)
+        det, gate = current_detector(request), request.app.state.detect_gate
+        return await _run_cancellable(request, lambda cancel: _analyze(req, det, gate, cancel, max_chars),
+                                      request_timeout)
 
     @app.get(f"{API_PREFIX}/techniques", response_model=list[TechniqueInfo],
              summary="The 14 PTC techniques with label, definition and colour", tags=["api"])
