@@ -89,7 +89,7 @@ def corpus(store_target):  # noqa: F811
         yield c
 
 
-def test_ingest_is_idempotent_and_skips_by_url_then_hash(corpus):
+def test_ingest_is_idempotent_and_identifies_by_url_else_hash(corpus):
     det, reports = fill(corpus)
     assert [r.added for r in reports] == [1, 1, 1, 1] and corpus.count() == 4
     assert reports[3].warnings and "sometime last spring" in reports[3].warnings[0]
@@ -101,9 +101,21 @@ def test_ingest_is_idempotent_and_skips_by_url_then_hash(corpus):
     same_url = a1.model_copy(update={"text": a1.text + " Updated."})
     same_text = a1.model_copy(update={"url": "https://elsewhere.net/copy", "id": "copy"})
     fresh = a1.model_copy(update={"url": None, "text": "Fresh\n\nNew text here.", "id": "new"})
+    calls = len(det.batches)
     r = corpus.ingest([same_url, same_text, fresh, fresh], detector=det)
-    assert (r.added, r.skipped) == (1, 3) and corpus.count() == 5
-    assert corpus.has_url("https://www.alpha.com/1") and not corpus.has_url("https://elsewhere.net/copy")
+    # same URL: skipped; same text, new URL: its own article; no URL, same text twice: stored once
+    assert (r.added, r.skipped) == (2, 2) and corpus.count() == 6
+    assert corpus.has_url("https://www.alpha.com/1") and corpus.has_url("https://elsewhere.net/copy")
+    assert det.batches[calls:] == [1], "only the fresh text is analysed; the copy's analysis is copied"
+    by_id = {s.article.id: s for s in corpus.iter_articles()}
+    orig, copy = corpus.article(by_id["a1"].id), corpus.article(by_id["copy"].id)
+    assert copy.analysis.article.url == "https://elsewhere.net/copy" and copy.outlet == "elsewhere.net"
+    assert [(s.start, s.end, s.technique, s.confidence) for s in copy.analysis.spans] == [
+        (s.start, s.end, s.technique, s.confidence) for s in orig.analysis.spans]
+    assert copy.analysis.spans and copy.analysis.score == orig.analysis.score
+    assert copy.analysis.sentences == orig.analysis.sentences and copy.analysis.model == orig.analysis.model
+    again = corpus.ingest([same_text, fresh], detector=det)
+    assert (again.added, again.skipped) == (0, 2)
 
 
 def test_outlets_dates_and_full_analysis_round_trip(corpus):
@@ -333,7 +345,7 @@ def test_a_newer_store_is_refused_with_a_clear_message(tmp_path):
     with pytest.raises(
         StoreError,
         match=r"new\.db: the store has schema version 99, newer than this propscope "
-        r"supports \(2\); upgrade propscope",
+        r"supports \(3\); upgrade propscope",
     ):
         Corpus(db)
 

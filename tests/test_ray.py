@@ -12,6 +12,11 @@ from propscope.trace import TraceInput, trace
 from propscope.trace.synth import synthetic_corpus
 
 DATA = Path(__file__).parent / "data"
+LOADED = (
+    "Traitors in Washington betray America again\n\nThe radical, corrupt elites in Washington have "
+    "once again stabbed hard-working Americans in the back. These treasonous cowards will destroy our "
+    "great nation unless patriots stand up now. The fake news media are the enemy of the people."
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +55,9 @@ def test_analyze_ray_equals_local(ray_local: object) -> None:
     from propscope.pipeline import analyze_articles
     from propscope.scale.ray import analyze_ray
 
-    loaded = (
-        "Traitors in Washington betray America again\n\nThe radical, corrupt elites in Washington have "
-        "once again stabbed hard-working Americans in the back. These treasonous cowards will destroy our "
-        "great nation unless patriots stand up now. The fake news media are the enemy of the people."
-    )
     articles = [
         propscope.read(DATA / "article111.txt"),
-        propscope.read(loaded),
+        propscope.read(LOADED),
         propscope.read(DATA / "trace" / "idlib-truce.txt"),
         propscope.read(DATA / "trace" / "idlib-reworded.txt"),
     ]
@@ -82,3 +82,41 @@ def test_cli_trace_ray_local(ray_local: object) -> None:
     assert plain.exit_code == 0 and on_ray.exit_code == 0, on_ray.output
     a, b = json.loads(plain.stdout), json.loads(on_ray.stdout)
     assert a["links"] and a["links"] == b["links"] and a["families"] == b["families"]
+
+
+def test_cli_ingest_ray_stores_what_local_ingest_stores(ray_local: object, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from propscope import Corpus
+    from propscope.cli import _register, app
+
+    _register()
+    folder = tmp_path / "in"
+    shutil.copytree(DATA / "trace", folder)
+    shutil.copy(DATA / "article111.txt", folder)
+    (folder / "loaded.txt").write_text(LOADED, encoding="utf-8")
+    local_db, ray_db = str(tmp_path / "local.db"), str(tmp_path / "ray.db")
+    plain = CliRunner().invoke(app, ["ingest", str(folder), "--db", local_db, "--model", "fast"])
+    on_ray = CliRunner().invoke(
+        app,
+        ["ingest", str(folder), "--db", ray_db, "--model", "fast", "--ray", "local", "--batch-size", "2"],
+    )
+    assert plain.exit_code == 0 and on_ray.exit_code == 0, on_ray.output
+
+    def stored(db: str) -> list[tuple]:
+        with Corpus(db) as corpus:
+            out = []
+            for s in corpus.iter_articles():
+                an = corpus.article(s.id).analysis
+                out.append((s.article.id, an.article.text, an.model, an.score, an.spans, an.sentences))
+            return out
+
+    a, b = stored(local_db), stored(ray_db)
+    assert len(a) == 6 and sum(len(x[4]) for x in a) > 0
+    assert a == b
+    traced = CliRunner().invoke(app, ["trace", "--db", ray_db, "--ray", "local", "-f", "json"])
+    assert traced.exit_code == 0, traced.output
+    with Corpus(ray_db) as corpus:
+        assert corpus.reuse_stats().flows, "the Ray trace was saved in the store"

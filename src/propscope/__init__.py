@@ -23,13 +23,17 @@ from .schema import SCHEMA_VERSION, Analysis, Article, CleaningReport, Span
 from .techniques import TECHNIQUES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .corpus.api import Corpus
+    from .trace import TraceInput, TraceParams, TraceResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SCHEMA_VERSION", "TECHNIQUES", "Analysis", "Article", "CleaningReport", "Corpus", "Detector",
     "InputError", "ModelNotInstalledError", "PropscopeError", "Span", "analyze", "load_detector", "read",
+    "trace_reuse",
     "__version__",
 ]
 
@@ -57,6 +61,34 @@ def analyze(
     if not isinstance(article, Article):
         article = read(article if isinstance(article, str) else Path(article), clean=clean)
     return analyze_articles([article], detector)[0]
+
+
+def trace_reuse(
+    articles: Iterable[Article | TraceInput | str | os.PathLike[str]],
+    *,
+    params: TraceParams | None = None,
+    clean: bool = True,
+) -> TraceResult:
+    """Find which articles reuse text from which: aligned passages, reuse share, kind, direction and story
+    families (``propscope.trace.trace``; see docs/trace.md).
+
+    ``articles``: Article or TraceInput objects, and/or paths (files, folders, JSONL) read as
+    ``propscope trace`` reads them; an unreadable path raises InputError. Named ``trace_reuse`` because
+    ``propscope.trace`` is the subpackage. For stored articles use ``Corpus.trace()``.
+    """
+    from .read import iter_articles
+    from .trace import TraceInput, trace
+
+    items: list[Article | TraceInput] = []
+    for a in articles:
+        if isinstance(a, Article | TraceInput):
+            items.append(a)
+            continue
+        for got in iter_articles([a], clean=clean):
+            if isinstance(got, InputError):
+                raise got
+            items.append(got)
+    return trace(items, params)
 
 
 def __getattr__(name: str) -> Any:

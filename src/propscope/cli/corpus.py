@@ -50,6 +50,11 @@ class OutFormat(StrEnum):
     json = "json"
 
 
+class ReuseTable(StrEnum):
+    outlets = "outlets"
+    flows = "flows"
+
+
 class What(StrEnum):
     articles = "articles"
     spans = "spans"
@@ -137,12 +142,16 @@ _HEADERS = {
     "mean_score": "mean score",
     "n_spans": "spans",
     "published": "date",
+    "source_outlet": "source outlet",
+    "copy_outlet": "copy outlet",
 }
 _HIDDEN = {"ext_id", "url", "model", "words"}
 """Columns left out of the table view (csv and json carry them)."""
 
 
-def _print_rows(rows: list[dict[str, Any]], fmt: OutFormat, title: str | None = None) -> None:
+def _print_rows(
+    rows: list[dict[str, Any]], fmt: OutFormat, title: str | None = None, empty: str = "no articles match"
+) -> None:
     if fmt is OutFormat.json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
@@ -157,7 +166,7 @@ def _print_rows(rows: list[dict[str, Any]], fmt: OutFormat, title: str | None = 
     from rich.table import Table
 
     if not rows:
-        Console().print("no articles match")
+        Console().print(empty)
         return
     keys = [k for k in rows[0] if k not in _HIDDEN]
     table = Table(title=title)
@@ -205,8 +214,18 @@ def ingest(
         int, typer.Option(min=1, help="Articles per transaction (and per model batch).")
     ] = 16,
     no_clean: Annotated[bool, typer.Option("--no-clean", help="Keep texts exactly as read.")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Analyse on Ray: 'local' starts a local instance, or give a cluster address (auto, "
+            "ray://host:10001). Needs the ray extra; use a larger --batch-size (e.g. 256).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Analyse articles and store them (skipping those already stored: same URL, else same text).
+    """Analyse articles and store them (skipping those already stored: same URL, else, without a URL,
+    same text). An identical text under a new URL is stored with a copy of the stored analysis.
 
     Killed or interrupted, a rerun completes the job: each batch is stored whole or not at all.
     Exit code 0: all inputs stored or already there; 1: some inputs failed (the others are stored).
@@ -217,6 +236,11 @@ def ingest(
         if not sep or not target.strip() or not src.strip():
             raise _fail(f"--field {f!r}: use ARTICLE_FIELD=JSONL_KEY, e.g. outlet=source", 2)
         fields[target.strip()] = src.strip()
+    if ray is not None:
+        try:
+            import ray as _ray  # noqa: F401
+        except ImportError as exc:
+            raise _fail(f"--ray needs the ray extra (pip install 'propscope[ray]'): {exc}") from None
     corpus = _open(db)
     try:
         report = _guard(
@@ -228,6 +252,7 @@ def ingest(
             fields=fields,
             batch_size=batch_size,
             progress=True,
+            ray=ray,
         )
     finally:
         corpus.close()
@@ -303,10 +328,31 @@ def stats(
     min_confidence: ConfOpt = None,
     fmt: FmtOpt = OutFormat.table,
     plot: Annotated[Path | None, typer.Option(help="Also draw a chart to FILE.png or FILE.svg.")] = None,
+    reuse: Annotated[
+        ReuseTable | None,
+        typer.Option(
+            "--reuse",
+            help="Text reuse per outlet, from the last `propscope trace --db`: 'outlets' (share of each "
+            "outlet's articles that reuse earlier text) or 'flows' (links from source outlet to copy "
+            "outlet).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Articles, spans, spans per 1,000 words, share of articles using techniques, mean article score,
-    per outlet, technique, orientation and/or period."""
+    per outlet, technique, orientation and/or period; or, with --reuse, text reuse per outlet."""
     f = _filters(date_from, date_to, outlet, orientation, technique, search, min_confidence)
+    if reuse is not None:
+        if by or plot is not None:
+            raise _fail("--reuse makes its own table: leave out --by and --plot", 2)
+        with _open(db) as corpus:
+            rs = _guard(corpus.reuse_stats, f)
+        title = ("reuse per outlet" if reuse is ReuseTable.outlets
+                 else "reuse links from source outlet to copy outlet")
+        rows = rs.outlets if reuse is ReuseTable.outlets else rs.flows
+        _print_rows(rows, fmt, title, empty="no reuse links stored (run `propscope trace --db` first)"
+                    if reuse is ReuseTable.flows else "no articles match")
+        return
     keys = [b.value for b in by or []]
     with _open(db) as corpus:
         rows = _guard(corpus.stats, f, by=keys)

@@ -13,8 +13,11 @@ import typer
 from rich.console import Console
 
 from . import app
+from .corpus import FromOpt, OrientOpt, OutletOpt, SearchOpt, ToOpt, _filters, _guard, _open
 
 if TYPE_CHECKING:
+    from ..corpus.api import Corpus
+    from ..corpus.filters import Filters
     from ..trace import TraceResult
 
 
@@ -105,15 +108,46 @@ def render_table(result: TraceResult, console: Console) -> None:
         console.print(f)
 
 
+def _ray_tracer(err: Console):  # type: ignore[no-untyped-def]
+    try:
+        from ..scale.ray import trace_ray
+    except ImportError as exc:
+        err.print(f"error: --ray needs the ray extra (pip install 'propscope[ray]'): {exc}", markup=False)
+        raise typer.Exit(1) from None
+    return trace_ray
+
+
+def _trace_store(corpus: Corpus, f: Filters, ray: str | None, err: Console) -> TraceResult:
+    if ray is not None:
+        _ray_tracer(err)
+    return corpus.trace(f, ray=ray)
+
+
 @app.command()
 def trace(
     inputs: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             metavar="INPUT",
-            help="Article files (.txt, .html, .jsonl, also .gz), directories, or - for stdin.",
+            help="Article files (.txt, .html, .jsonl, also .gz), directories, or - for stdin; "
+            "or none with --db.",
+            show_default=False,
         ),
-    ],
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Trace the stored articles of this store (SQLite file or postgresql:// URL) and save the "
+            "results there, replacing the previous ones; the filters below select articles.",
+            show_default=False,
+        ),
+    ] = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    outlet: OutletOpt = None,
+    orientation: OrientOpt = None,
+    search: SearchOpt = None,
     fmt: Annotated[
         TraceFormat | None,
         typer.Option(
@@ -139,6 +173,9 @@ def trace(
     The earlier publication date decides which article is the source; with dates missing or equal the
     direction is 'unknown'. Kinds: verbatim, reworded (light rewording), quotation (shared quotation only).
 
+    With --db, the stored articles are traced (outlet and date from the store; ids are store ids)
+    and the results saved in the store for `propscope stats --reuse` and the explorer.
+
     Exit code 0: all inputs read; 1: some inputs failed (the others are still traced); 2: usage error.
     """
     from ..errors import InputError
@@ -151,23 +188,30 @@ def trace(
         fmt_name = _SUFFIX.get(output.suffix.lower(), "table")
     fmt_name = fmt_name or "table"
 
-    articles = []
+    if db is not None and inputs:
+        raise typer.BadParameter("give INPUT files or --db, not both", param_hint="'--db'")
+    if db is None and not inputs:
+        raise typer.BadParameter("give INPUT files, or --db to trace a store", param_hint="INPUT")
+    if db is None and any(x is not None for x in (date_from, date_to, outlet, orientation, search)):
+        raise typer.BadParameter("filters select stored articles: use them with --db", param_hint="'--db'")
     failed = 0
-    for item in iter_articles(inputs, clean=not no_clean):
-        if isinstance(item, InputError):
-            failed += 1
-            err.print(f"error: {item.source}: {item.reason}", markup=False, soft_wrap=True)
-        else:
-            articles.append(item)
-    if ray is not None:
-        try:
-            from ..scale.ray import trace_ray
-        except ImportError as exc:
-            err.print(f"error: --ray needs the ray extra (pip install 'propscope[ray]'): {exc}", markup=False)
-            raise typer.Exit(1) from None
-        result = trace_ray(articles, address=None if ray == "local" else ray)
+    if db is not None:
+        f = _filters(date_from, date_to, outlet, orientation, None, search, None)
+        with _open(db) as corpus:
+            result = _guard(_trace_store, corpus, f, ray, err)
     else:
-        result = run_trace(articles)
+        articles = []
+        for item in iter_articles(inputs or [], clean=not no_clean):
+            if isinstance(item, InputError):
+                failed += 1
+                err.print(f"error: {item.source}: {item.reason}", markup=False, soft_wrap=True)
+            else:
+                articles.append(item)
+        if ray is not None:
+            trace_ray = _ray_tracer(err)
+            result = trace_ray(articles, address=None if ray == "local" else ray)
+        else:
+            result = run_trace(articles)
     for w in result.warnings:
         err.print(f"warning: {w}", markup=False, soft_wrap=True)
 
@@ -187,6 +231,8 @@ def trace(
             render_table(result, console)
     s = result.stats
     msg = f"{s.articles} articles traced, {len(result.links)} reuse links, {len(result.families)} families"
+    if db is not None:
+        msg += f"; saved in {corpus.name}"
     if failed:
         msg += f"; {failed} input{'s' if failed != 1 else ''} failed"
     err.print(msg, markup=False, soft_wrap=True)

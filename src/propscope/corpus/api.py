@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import query as Q
 from .filters import Filters
@@ -18,6 +18,10 @@ from .ingest import BATCH_SIZE, IngestReport, Input
 from .ingest import ingest as _ingest
 from .ingest import reanalyze as _reanalyze
 from .store import Store, open_store
+
+if TYPE_CHECKING:
+    from ..trace import TraceParams, TraceResult
+    from .reuse import ArticleReuse, ReuseStats
 
 
 def _f(filters: Filters | None) -> Filters:
@@ -80,11 +84,22 @@ class Corpus:
         fields: Mapping[str, str] | None = None,
         batch_size: int = BATCH_SIZE,
         progress: bool = False,
+        ray: str | None = None,
     ) -> IngestReport:
         """Analyse and store articles: ``propscope.Article`` objects and/or paths (files, folders, JSONL, as
-        ``propscope analyze`` reads). An article whose URL, else content hash, is stored already is skipped
-        without analysis; each batch is one transaction. ``outlet`` is the fallback outlet name; ``fields``
-        renames JSONL keys (``{"outlet": "source"}``). The detector (or ``model``) loads only when needed."""
+        ``propscope analyze`` reads). An article is identified by its URL, else (without a URL) by its
+        content hash; one stored already is skipped without analysis. An identical text under a new URL is
+        stored as its own article with a copy of the stored analysis (no model run). Each batch is one
+        transaction. ``outlet`` is the fallback outlet name; ``fields`` renames JSONL keys
+        (``{"outlet": "source"}``). The detector (or ``model``) loads only when needed. ``ray`` analyses on
+        Ray instead ("local" starts a local instance, else a cluster address; needs the ray extra)."""
+        analyze = None
+        if ray is not None:
+            from ..scale.ray import analyze_ray
+
+            def analyze(arts: list[Any]) -> list[Any]:
+                return analyze_ray(arts, model, None if ray == "local" else ray)
+
         if not progress:
             return _ingest(
                 self.store,
@@ -95,6 +110,7 @@ class Corpus:
                 clean=clean,
                 fields=fields,
                 batch_size=batch_size,
+                analyze=analyze,
             )
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -131,6 +147,7 @@ class Corpus:
                 on_error=error,
                 on_warning=warning,
                 on_batch=shown,
+                analyze=analyze,
             )
 
     def reanalyze(
@@ -161,6 +178,27 @@ class Corpus:
         from .outlets import import_outlets
 
         return import_outlets(self.store, csv_path, orientation_column=orientation_column)
+
+    def trace(
+        self,
+        filters: Filters | None = None,
+        *,
+        params: TraceParams | None = None,
+        ray: str | None = None,
+    ) -> TraceResult:
+        """Trace text reuse among the selected stored articles (outlet and date from the store) and save
+        the result in the store, replacing the previous trace results. Article ids in the result are store
+        ids as strings. ``ray``: run on Ray ("local", or a cluster address; needs the ray extra)."""
+        from .reuse import run_trace
+
+        tracer = None
+        if ray is not None:
+            from ..scale.ray import trace_ray
+
+            def tracer(items: list[Any]) -> TraceResult:
+                return trace_ray(items, address=None if ray == "local" else ray, params=params)
+
+        return run_trace(self.store, _f(filters), params=params, tracer=tracer)
 
     # --- reading --------------------------------------------------------------------------------------
 
@@ -204,6 +242,24 @@ class Corpus:
         """The full stored analysis of one article (text, spans, sentences, score, metadata), or None."""
         with self.store.read() as conn:
             return Q.article(conn, article_id)
+
+    def reuse(self, article_id: int) -> ArticleReuse:
+        """The saved trace results of one article: the earlier articles it reuses text from (``sources``)
+        and the later ones that reuse its text (``copies``), each link with its passages and their texts;
+        plus its story family. Empty when no trace has been run or the article shares no text."""
+        from .reuse import reuse
+
+        with self.store.read() as conn:
+            return reuse(conn, article_id)
+
+    def reuse_stats(self, filters: Filters | None = None) -> ReuseStats:
+        """Reuse per outlet among the selected articles, from the saved trace results: ``.outlets`` (articles,
+        those reusing earlier text, their share, those reused later) and ``.flows`` (links from each source
+        outlet to each copy outlet)."""
+        from .reuse import reuse_stats
+
+        with self.store.read() as conn:
+            return reuse_stats(conn, _f(filters))
 
     def outlets(self) -> Q.Rows[Q.OutletRow]:
         """All outlets with their metadata and article counts."""

@@ -1,7 +1,9 @@
 """Ingest: read articles, skip those already stored, analyse the rest, store them one batch per transaction.
 
-Idempotent (an article with a stored URL, else a stored content hash, is skipped before analysis) and
-resumable (a batch is committed whole or not at all, so a killed run loses at most the batch in flight).
+Idempotent (an article is identified by its URL, else by its content hash; one already stored is skipped
+before analysis; an identical text under a new URL is stored as its own article with a copy of the stored
+analysis, without running the model) and resumable (a batch is committed whole or not at all, so a killed
+run loses at most the batch in flight).
 """
 
 from __future__ import annotations
@@ -187,7 +189,8 @@ def _batches(
 
 
 def _new_only(conn: Connection, batch: list[Article]) -> list[tuple[Article, str]]:
-    """The articles of ``batch`` not yet stored (by URL, else content hash), each once, with their hash."""
+    """The articles of ``batch`` not yet stored, each once, with their content hash: an article with a URL
+    is identified by its URL, one without by its content hash."""
     hashed = [(a, content_hash(a.text)) for a in batch]
     urls = [a.url for a, _ in hashed if a.url]
     known_urls = (
@@ -195,19 +198,44 @@ def _new_only(conn: Connection, batch: list[Article]) -> list[tuple[Article, str
         if urls
         else set()
     )
-    known_hashes = set(
-        conn.execute(
-            sa.select(S.articles.c.content_hash).where(S.articles.c.content_hash.in_([h for _, h in hashed]))
-        ).scalars()
+    bare = [h for a, h in hashed if not a.url]
+    known_hashes = (
+        set(conn.execute(sa.select(S.articles.c.content_hash).where(S.articles.c.content_hash.in_(bare)))
+            .scalars())
+        if bare
+        else set()
     )
     out = []
     for a, h in hashed:
-        if (a.url and a.url in known_urls) or h in known_hashes:
-            continue
-        known_hashes.add(h)
         if a.url:
+            if a.url in known_urls:
+                continue
             known_urls.add(a.url)
+        else:
+            if h in known_hashes:
+                continue
+            known_hashes.add(h)
         out.append((a, h))
+    return out
+
+
+def _stored_analyses(conn: Connection, hashes: Iterable[str]) -> dict[str, Analysis]:
+    """The current analysis of a stored article with each content hash (the first stored), by hash."""
+    from .query import article as stored
+
+    want = sorted(set(hashes))
+    if not want:
+        return {}
+    rows = conn.execute(
+        sa.select(S.articles.c.content_hash, sa.func.min(S.articles.c.id))
+        .where(S.articles.c.content_hash.in_(want))
+        .group_by(S.articles.c.content_hash)
+    ).all()
+    out = {}
+    for h, aid in rows:
+        full = stored(conn, aid)
+        if full is not None and full.analysis.model is not None:
+            out[h] = full.analysis
     return out
 
 
@@ -295,8 +323,10 @@ def ingest(
     on_error: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
     on_batch: Callable[[IngestReport], None] | None = None,
+    analyze: Callable[[list[Article]], list[Analysis]] | None = None,
 ) -> IngestReport:
-    """Analyse and store every article of ``inputs`` not stored yet; see ``Corpus.ingest``."""
+    """Analyse and store every article of ``inputs`` not stored yet; see ``Corpus.ingest``. ``analyze``
+    replaces the local detector (e.g. ``propscope.scale.ray.analyze_ray``)."""
     from ..pipeline import analyze_articles
 
     report = IngestReport()
@@ -305,47 +335,61 @@ def ingest(
     for batch in _batches(_iter_inputs(inputs, clean=clean, fields=fields), max(1, batch_size), report, warn):
         with store.read() as conn:
             new = _new_only(conn, batch)
+            known = _stored_analyses(conn, [h for _, h in new])
         report.skipped += len(batch) - len(new)
-        if new:
-            if det is None:
+        if not new:
+            if on_batch is not None:
+                on_batch(report)
+            continue
+        # each distinct text is analysed once; a text stored already under another URL is not analysed
+        todo: dict[str, Article] = {}
+        for a, h in new:
+            if h not in known and h not in todo:
+                todo[h] = a
+        if todo:
+            if analyze is None and det is None:
                 from ..detect.base import load_detector
 
                 det = load_detector(model)
             try:
-                analysed = analyze_articles([a for a, _ in new], det)  # type: ignore[arg-type]
+                arts = list(todo.values())
+                done = (
+                    analyze(arts) if analyze is not None else analyze_articles(arts, det)  # type: ignore[arg-type]
+                )
             except Exception as exc:  # a model failure on one batch must not stop the others
                 for a, _ in new:
                     msg = f"{a.source or a.id}: analysis failed ({type(exc).__name__}: {exc})"
                     report.errors.append(msg)
                     warn(msg)
                 continue
-            dates: list[date | None] = []
-            for a, _ in new:
-                for w in a.warnings:  # what reading noticed (a field ignored, a date that is not one...)
-                    msg = f"{a.source or a.url or a.id}: {w}"
-                    report.warnings.append(msg)
-                    (on_warning or warn)(msg)
-                try:
-                    dates.append(parse_published(a.published))
-                except ValueError as exc:
-                    msg = f"{a.source or a.url or a.id}: {exc}; stored without a date"
-                    report.warnings.append(msg)
-                    (on_warning or warn)(msg)
-                    dates.append(None)
-            now = S._now()
-            with store.write() as conn:
-                still_new = {
-                    h for _, h in _new_only(conn, [a for a, _ in new])
-                }  # another writer may have won
-                resolver = OutletResolver(conn)
-                for (a, h), an, d in zip(new, analysed, dates, strict=True):
-                    if h not in still_new:
-                        report.skipped += 1
-                        continue
-                    aid = _insert_article(conn, a, h, resolver.resolve(conn, a, outlet), d, now)
-                    store_analysis(conn, aid, an, now=now)
-                    report.added += 1
-                    report.spans += len(an.spans)
+            known.update(zip(todo, done, strict=True))
+        dates: list[date | None] = []
+        for a, _ in new:
+            for w in a.warnings:  # what reading noticed (a field ignored, a date that is not one...)
+                msg = f"{a.source or a.url or a.id}: {w}"
+                report.warnings.append(msg)
+                (on_warning or warn)(msg)
+            try:
+                dates.append(parse_published(a.published))
+            except ValueError as exc:
+                msg = f"{a.source or a.url or a.id}: {exc}; stored without a date"
+                report.warnings.append(msg)
+                (on_warning or warn)(msg)
+                dates.append(None)
+        now = S._now()
+        with store.write() as conn:
+            # another writer may have won
+            still_new = {id(a) for a, _ in _new_only(conn, [a for a, _ in new])}
+            resolver = OutletResolver(conn)
+            for (a, h), d in zip(new, dates, strict=True):
+                if id(a) not in still_new:
+                    report.skipped += 1
+                    continue
+                an = known[h]
+                aid = _insert_article(conn, a, h, resolver.resolve(conn, a, outlet), d, now)
+                store_analysis(conn, aid, an, now=now)
+                report.added += 1
+                report.spans += len(an.spans)
         if on_batch is not None:
             on_batch(report)
     return report

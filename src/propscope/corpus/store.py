@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import PropscopeError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the store schema this propscope writes; older stores are migrated forward on open."""
 
 DB_ENV = "PROPSCOPE_DB"
@@ -53,7 +53,7 @@ articles = sa.Table(
     METADATA,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("url", sa.Text, unique=True),
-    sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("content_hash", sa.String(64), nullable=False, index=True),  # unique up to version 2
     sa.Column("outlet_id", sa.Integer, sa.ForeignKey("outlets.id"), index=True),
     sa.Column("ext_id", sa.Text, nullable=False),  # Article.id as read (file name, JSONL id)
     sa.Column("title", sa.Text),
@@ -123,6 +123,56 @@ sentences = sa.Table(
     sa.Column("n_spans", sa.Integer, nullable=False),
 )
 
+reuse_links = sa.Table(  # text reuse found by `propscope trace --db` (version 3); replaced by each run
+    "reuse_links",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("copy_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("direction", sa.String(16), nullable=False),  # dates | unknown
+    sa.Column("kind", sa.String(16), nullable=False),  # verbatim | reworded | quotation
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("source_share", sa.Float, nullable=False),
+    sa.Column("similarity", sa.Float, nullable=False),
+)
+
+reuse_passages = sa.Table(  # the aligned passages of a link: character offsets into both texts (version 3)
+    "reuse_passages",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("link_id", sa.Integer, sa.ForeignKey("reuse_links.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("source_start", sa.Integer, nullable=False),
+    sa.Column("source_end", sa.Integer, nullable=False),
+    sa.Column("copy_start", sa.Integer, nullable=False),
+    sa.Column("copy_end", sa.Integer, nullable=False),
+    sa.Column("similarity", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+)
+
+story_families = sa.Table(  # articles connected by reuse; origin: the single earliest member (version 3)
+    "story_families",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("origin_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="SET NULL")),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("links", sa.Integer, nullable=False),
+)
+
+family_members = sa.Table(
+    "family_members",
+    METADATA,
+    sa.Column("family_id", sa.Integer, sa.ForeignKey("story_families.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+TRACE_TABLES = (reuse_links, reuse_passages, story_families, family_members)
+"""The tables written by a trace run, in creation order."""
+
 PG_FTS_EXPR = "to_tsvector('english', text)"
 """The PostgreSQL full-text expression; its GIN index and the queries must spell it identically."""
 
@@ -175,8 +225,33 @@ def _migrate_1_to_2(conn: Connection) -> None:
         conn.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """Version 3: an article is identified by its URL (else its content hash), so ``content_hash`` is no
+    longer unique (an identical text under another URL is its own article); tables for trace results."""
+    if conn.dialect.name == "sqlite":
+        # SQLite cannot drop a UNIQUE constraint: rebuild the table (foreign keys are off, see _prepare)
+        cols = ", ".join(f'"{c.name}"' for c in articles.columns)
+        ddl = str(sa.schema.CreateTable(articles).compile(conn)).strip()
+        conn.exec_driver_sql(ddl.replace("CREATE TABLE articles", "CREATE TABLE articles_v3", 1))
+        conn.exec_driver_sql(f"INSERT INTO articles_v3 ({cols}) SELECT {cols} FROM articles")
+        conn.exec_driver_sql("DROP TABLE articles")
+        conn.exec_driver_sql("ALTER TABLE articles_v3 RENAME TO articles")
+        for index in articles.indexes:
+            index.create(conn)
+    else:
+        for uc in sa.inspect(conn).get_unique_constraints("articles"):
+            if uc["column_names"] == ["content_hash"]:
+                conn.exec_driver_sql(f'ALTER TABLE articles DROP CONSTRAINT "{uc["name"]}"')
+        for index in articles.indexes:
+            if [c.name for c in index.columns] == ["content_hash"]:
+                index.create(conn)
+    for table in TRACE_TABLES:
+        table.create(conn)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _migrate_1_to_2),
+    (3, _migrate_2_to_3),
 ]
 """Forward-only steps: ``(version reached, function run inside one transaction)``, in order."""
 
@@ -298,6 +373,29 @@ def schema_version(conn: Connection) -> int | None:
 
 
 def _prepare(store: Store) -> None:
+    if store.dialect == "sqlite":
+        with store.read() as conn:
+            version = schema_version(conn)
+        if version is not None and version < SCHEMA_VERSION:
+            _migrate_sqlite(store)
+            return
+    _prepare_in(store)
+
+
+def _migrate_sqlite(store: Store) -> None:
+    """Migrate a SQLite store with foreign keys off (as SQLite's table rebuild procedure asks), checked
+    before the commit."""
+    with store._errors(), store.engine.connect() as conn:
+        conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")  # outside a transaction
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            _migrate_in(store, conn)
+            bad = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+            if bad is not None:
+                raise StoreError(f"{store.name}: migration left a broken reference in table {bad[0]}")
+
+
+def _prepare_in(store: Store) -> None:
     with store.write() as conn:
         version = schema_version(conn)
         if version is None:
@@ -320,6 +418,12 @@ def _prepare(store: Store) -> None:
                 ],
             )
             return
+        _migrate_in(store, conn)
+
+
+def _migrate_in(store: Store, conn: Connection) -> None:
+    version = schema_version(conn)
+    if version is not None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{store.name}: the store has schema version {version}, newer than this propscope supports "
