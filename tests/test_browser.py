@@ -109,7 +109,7 @@ def _badges(pg) -> list[str]:
 class ThresholdDetector(FakeDetector):
     """FakeDetector with decode settings like the ONNX detector's: a decision threshold of 0.7."""
 
-    core = SimpleNamespace(config=SimpleNamespace(si_threshold=0.7))
+    core = SimpleNamespace(config=SimpleNamespace(min_confidence=0.7))
 
 
 class SlowDetector(FakeDetector):
