@@ -37,6 +37,7 @@ class Labelled:
     keys: list[tuple[str, int, int, str]]  # (article id, start, end, technique)
     raw: np.ndarray
     right: np.ndarray  # bool
+    parts: np.ndarray | None = None  # (n, 2): P(span), P(technique); raw is their product
 
 
 def overlaps_gold(preds: Sequence[tuple[str, int, int, str]], gold: Sequence[tuple[str, str, int, int]]
@@ -53,7 +54,7 @@ def overlaps_gold(preds: Sequence[tuple[str, int, int, str]], gold: Sequence[tup
 def labelled_predictions(core: DetectorCore, docs: Sequence[PtcDocument]) -> Labelled:
     """Every technique label the model gives on ``docs`` (before any confidence cut), with its raw score."""
     cfg = core.config
-    keys, raw = [], []
+    keys, parts = [], []
     for d in docs:
         (enc, h), = core.hidden_states([d.text])
         found = core.identify(d.text, enc, h)
@@ -64,9 +65,10 @@ def labelled_predictions(core: DetectorCore, docs: Sequence[PtcDocument]) -> Lab
                 if rank == 1 and p[k] < cfg.second_label:
                     break
                 keys.append((d.id, s, e, core.techniques[int(k)]))
-                raw.append(p_in * float(p[k]))
+                parts.append((p_in, float(p[k])))
+    pairs = np.array(parts, dtype=np.float64).reshape(-1, 2)
     gold = [(d.id, x.technique, x.start, x.end) for d in docs for x in d.tc]
-    return Labelled(keys, np.array(raw, dtype=np.float64), overlaps_gold(keys, gold))
+    return Labelled(keys, pairs[:, 0] * pairs[:, 1], overlaps_gold(keys, gold), pairs)
 
 
 def fit_platt(raw: np.ndarray, right: np.ndarray, l2: float = 1e-3) -> tuple[float, float]:
@@ -177,7 +179,8 @@ def calibrate_core(core: DetectorCore, docs: Sequence[PtcDocument], log: Callabl
     log(f"calibrated on {len(docs)} held-out train articles ({len(lab.raw)} labels, {lab.right.mean():.1%} "
         f"right): slope {slope:.4f}, intercept {intercept:.4f}; calibration error "
         f"{record['tune_ece_raw']:.3f} -> {record['tune_ece']:.3f} in-sample, "
-        f"{record['tune_ece_cross_validated']:.3f} cross-validated over articles; decision threshold {threshold:.2f} keeps {kept} labels, "
+        f"{record['tune_ece_cross_validated']:.3f} cross-validated over articles; decision threshold "
+        f"{threshold:.2f} keeps {kept} labels, "
         f"SI F1 {f1[threshold]:.4f} (all: {f1[0.0]:.4f})")
     return record
 
