@@ -185,8 +185,10 @@ def calibrate_core(core: DetectorCore, docs: Sequence[PtcDocument], log: Callabl
     return record
 
 
-def calibrate_model(model_dir: Path, data: Path, log: Callable[[str], None] = print) -> dict:
-    """Calibrate a model folder's confidences on its own held-out train fold and rewrite its config.json."""
+def calibrate_model(model_dir: Path, data: Path, log: Callable[[str], None] = print, *, strict: bool = True
+                    ) -> dict:
+    """Calibrate a model folder's confidences on its own held-out train fold and rewrite its config.json;
+    when the fold cannot calibrate it, raise ValueError (``strict``) or leave the folder as it is."""
     from .detect.onnx import OnnxDetector
     from .tune import held_out_fold
 
@@ -195,7 +197,9 @@ def calibrate_model(model_dir: Path, data: Path, log: Callable[[str], None] = pr
     det = OnnxDetector(model_dir)
     record = calibrate_core(det.core, held_out_fold(meta, Path(data), model_dir), log)
     if not record:
-        raise ValueError(f"{model_dir}: its held-out train fold cannot calibrate it")
+        if strict:
+            raise ValueError(f"{model_dir}: its held-out train fold cannot calibrate it")
+        return record
     meta["decode"] = det.core.config.to_dict()
     meta["calibration"] = record
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
