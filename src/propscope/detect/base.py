@@ -47,13 +47,6 @@ class Detector(Protocol):
         ...
 
 
-def decision_threshold(detector: Detector) -> float | None:
-    """The confidence from which ``detector`` reports a technique label by default (its model's documented
-    decision threshold), None when it does not say."""
-    value = getattr(detector, "decision_threshold", None)
-    return float(value) if isinstance(value, int | float) else None
-
-
 class _MinConfidence:
     """A detector's output without the labels below a confidence."""
 
