@@ -3,6 +3,7 @@
     python benchmarks/load.py --clients 8 --duration 10            # the installed model
     python benchmarks/load.py --clients 8 --duration 10 --model DIR
     python benchmarks/load.py --fake                               # HTTP stack only, NO model
+    python benchmarks/load.py --explore /tmp/synth.db               # the Explore view's corpus API calls
 
 It starts `propscope serve` on a free 127.0.0.1 port in a child process, waits until the model is loaded,
 sends one warm-up request, then lets N clients (httpx.AsyncClient, one connection each) post the article
@@ -12,6 +13,12 @@ with the server: on a small machine they take some of its CPU.
 
 --fake swaps the model for a detector that marks a few fixed words: it measures the HTTP/JSON/reading path
 without any model and is labelled so in the output. It is not a measure of propscope's analysis speed.
+
+--explore STORE measures the corpus API that the Explore view calls (stats for each chart, article pages,
+one article, outlets, search) on a store (e.g. the 100,000-article one of benchmarks/synth_store.py): for
+each call in turn, N clients repeat it for --duration seconds; it prints p50/p95 per call. It runs twice:
+with the server's answer cache (the default: an answer is computed once per store version) and without it
+($PROPSCOPE_CORPUS_CACHE=0: every request runs its query), unless --cache on|off picks one. No model loads.
 """
 
 from __future__ import annotations
@@ -54,12 +61,18 @@ class HttpOnlyDetector:
         return [[{} for _ in s] for s in spans]
 
 
-def _serve_fake(port: int) -> None:
+def _serve_fake(port: int, db: str | None = None) -> None:
     import uvicorn
 
     from propscope.server.app import create_app
 
-    uvicorn.run(create_app(HttpOnlyDetector()), host="127.0.0.1", port=port, log_level="warning")
+    corpus = None
+    if db:
+        from propscope import Corpus
+
+        corpus = Corpus(db, create=False)
+    uvicorn.run(create_app(HttpOnlyDetector(), corpus=corpus), host="127.0.0.1", port=port,
+                log_level="warning")
 
 
 def _free_port() -> int:
@@ -68,15 +81,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, *, fake: bool, model: str | None, startup_timeout: float) -> subprocess.Popen:
+def start_server(port: int, *, fake: bool, model: str | None, startup_timeout: float,
+                 db: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
     if fake:
-        cmd = [sys.executable, __file__, "--_serve-fake", str(port)]
+        cmd = [sys.executable, __file__, "--_serve-fake", str(port)] + (["--_db", db] if db else [])
     else:
         cmd = [sys.executable, "-c", "from propscope.cli import main; main()", "serve",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         if model:
             cmd += ["--model", model]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -170,6 +185,100 @@ def report(res: dict, args: argparse.Namespace, article_chars: int) -> str:
     return "\n".join(lines)
 
 
+# --- the Explore view's corpus API ------------------------------------------------------------------------
+
+
+def explore_calls(base: str) -> list[tuple[str, list[str]]]:
+    """(name, URLs) of each call the Explore view makes; a call with several URLs cycles through them."""
+    outlets = httpx.get(f"{base}/api/v1/corpus/outlets", timeout=60).json()
+    outlets.sort(key=lambda o: -o["articles"])
+    a, b = (outlets[0]["name"], outlets[1]["name"]) if len(outlets) > 1 else ("x", "y")
+    ids = [r["id"] for r in httpx.get(f"{base}/api/v1/corpus/articles", params={"limit": 200, "sort": "id"},
+                                      timeout=60).json()["rows"]]
+    c = "/api/v1/corpus"
+    q = httpx.QueryParams
+    return [
+        ("stats ?by=month&by=technique (time chart)", [f"{c}/stats?by=month&by=technique"]),
+        ("stats ?by=week&by=technique, left, 2020", [f"{c}/stats?by=week&by=technique&orientation=left"
+                                                    "&from=2020-01&to=2020-12"]),
+        ("stats ?by=outlet (outlets chart)", [f"{c}/stats?by=outlet"]),
+        ("stats ?by=outlet&by=technique (shares)", [f"{c}/stats?by=outlet&by=technique"]),
+        ("stats two outlets side by side", [f"{c}/stats?" + str(q([("by", "outlet"), ("by", "technique"),
+                                                                   ("outlet", a), ("outlet", b)]))]),
+        ("stats ?by=month&by=technique&min_confidence=0.5", [f"{c}/stats?by=month&by=technique"
+                                                             "&min_confidence=0.5"]),
+        ("articles, page 1 by date", [f"{c}/articles?sort=-published&limit=20"]),
+        ("articles by score, technique doubt, page 51", [f"{c}/articles?sort=-score&technique=doubt"
+                                                         "&offset=1000&limit=20"]),
+        ("articles by outlet, page 101", [f"{c}/articles?sort=outlet&offset=2000&limit=20"]),
+        ("one article (200 different ids)", [f"{c}/articles/{i}" for i in ids]),
+        ("outlets", [f"{c}/outlets"]),
+        ("search president", [f"{c}/search?q=president"]),
+        ('search "white house", right', [f"{c}/search?" + str(q({"q": '"white house"',
+                                                                  "orientation": "right"}))]),
+    ]
+
+
+async def run_call(base: str, urls: list[str], clients: int, duration: float, max_requests: int) -> dict:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    issued = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        stop_at = time.perf_counter() + duration
+
+        async def worker() -> None:
+            nonlocal issued
+            while time.perf_counter() < stop_at and issued < max_requests:
+                url = urls[issued % len(urls)]
+                issued += 1
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get(url)
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] += 1
+                    continue
+                if r.status_code == 200:
+                    latencies.append(time.perf_counter() - t0)
+                else:
+                    errors[f"HTTP {r.status_code}"] += 1
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return {"latencies": sorted(latencies), "errors": errors}
+
+
+def explore(args: argparse.Namespace) -> int:
+    if not Path(args.explore).is_file():
+        sys.exit(f"{args.explore}: no such store (build one: python benchmarks/synth_store.py --out FILE)")
+    failed = 0
+    print(f"propscope explorer load benchmark: store {args.explore}, {args.clients} clients per call, "
+          f"{args.duration:g} s per call, loopback; machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for cache in (["on", "off"] if args.cache == "both" else [args.cache]):
+        port = _free_port()
+        env = {} if cache == "on" else {"PROPSCOPE_CORPUS_CACHE": "0"}
+        proc = start_server(port, fake=True, model=None, startup_timeout=args.startup_timeout,
+                            db=args.explore, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            print(f"\nanswer cache {cache}" + (" (first request of each call computes, the rest are served "
+                                                "from the cache)" if cache == "on" else
+                                                " (every request runs its query)"))
+            print(f"{'call':<52} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+            for name, urls in explore_calls(base):
+                res = asyncio.run(run_call(base, urls, args.clients, args.duration, args.max_requests))
+                ms = [x * 1000 for x in res["latencies"]]
+                n_err = sum(res["errors"].values())
+                failed += n_err
+                over = percentile(ms, 95) >= 300
+                print(f"{name:<52} {len(ms):>8} {percentile(ms, 50):>8.0f} {percentile(ms, 95):>8.0f} "
+                      f"{(ms[-1] if ms else float('nan')):>8.0f}" + ("  (p95 over 300 ms)" if over else "")
+                      + (f"  errors: {dict(res['errors'])}" if n_err else ""))
+        finally:
+            stop_server(proc)
+    return 0 if not failed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,11 +289,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="model folder for the server (default: the installed model)")
     p.add_argument("--fake", action="store_true", help="no model: measure the HTTP stack only (labelled)")
     p.add_argument("--startup-timeout", type=float, default=180.0, help="seconds to wait for the model")
+    p.add_argument("--explore", metavar="STORE", help="measure the Explore view's corpus API on this store")
+    p.add_argument("--cache", choices=["both", "on", "off"], default="both",
+                   help="with --explore: server answer cache on, off, or both runs (default)")
     p.add_argument("--_serve-fake", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--_db", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._serve_fake:
-        _serve_fake(args._serve_fake)
+        _serve_fake(args._serve_fake, args._db)
         return 0
+    if args.explore:
+        if not 0 < args.duration <= 120:
+            p.error("--duration must be in (0, 120] seconds")
+        return explore(args)
     if not 1 <= args.clients <= 256:
         p.error("--clients must be between 1 and 256")
     if not 0 < args.duration <= 120:

@@ -24,7 +24,8 @@ NC, LL, FEAR = "Name_Calling,Labeling", "Loaded_Language", "Appeal_to_fear-preju
 def hand_corpus() -> list[tuple[Article, str | None]]:
     """Four articles whose FakeDetector spans, words and scores are worked out by hand below."""
     return [
-        # words 9; spans: terrorist, terrorists (NC 0.9); sentences 0, 0.9, 0.9 -> score 0.6
+        # words 9; spans: terrorist, terrorists (NC 0.9); sentences 0, 0.9, 0.9; score: 47 non-space
+        # characters, 9 + 10 of them in spans at 0.9 -> 17.1 / 47 = 0.3638
         (
             Article(
                 id="a1",
@@ -35,7 +36,8 @@ def hand_corpus() -> list[tuple[Article, str | None]]:
             ),
             None,
         ),
-        # words 7; spans: wisen up (LL 0.75); sentences 0, 0.75 -> score 0.375
+        # words 7; spans: wisen up (LL 0.75); sentences 0, 0.75; score: 29 non-space characters, 7 in the
+        # span at 0.75 -> 5.25 / 29 = 0.181
         (
             Article(
                 id="a2",
@@ -57,7 +59,9 @@ def hand_corpus() -> list[tuple[Article, str | None]]:
             "Beta Daily",
         ),
         # words 14; spans: terrorists, terrorist (NC 0.9) and the phrase (FEAR 0.6) in one sentence:
-        # 1 - 0.1 * 0.1 * 0.4 = 0.996; sentences 0, 0.996 -> score 0.498; the date cannot be parsed
+        # 1 - 0.1 * 0.1 * 0.4 = 0.996; sentences 0, 0.996; score: 75 non-space characters, "terrorists" (10)
+        # and "terrorist" (9) at 0.9, the other 37 of the phrase at 0.6 -> 39.3 / 75 = 0.524; the date
+        # cannot be parsed
         (
             Article(
                 id="a4",
@@ -118,7 +122,7 @@ def test_outlets_dates_and_full_analysis_round_trip(corpus):
         (FEAR, "terrorists use civilians as shields like they always do"),
         (NC, "terrorist"),
     ]
-    assert [(s.score, s.n_spans) for s in an.sentences] == [(0.0, 0), (0.996, 3)] and an.score == 0.498
+    assert [(s.score, s.n_spans) for s in an.sentences] == [(0.0, 0), (0.996, 3)] and an.score == 0.524
     assert corpus.article(10_000) is None
 
 
@@ -140,7 +144,7 @@ def test_stats_match_the_hand_computed_figures(corpus):
         3,
         16,
     )
-    assert alpha["spans_per_1k_words"] == 187.5 and alpha["mean_score"] == pytest.approx(0.4875)
+    assert alpha["spans_per_1k_words"] == 187.5 and alpha["mean_score"] == pytest.approx((0.3638 + 0.181) / 2)
     gamma = _row(by_outlet, outlet="Gamma News")
     assert (gamma["spans"], gamma["words"], gamma["spans_per_1k_words"]) == (3, 14, 214.286)
     beta = _row(by_outlet, outlet="Beta Daily")
@@ -150,7 +154,8 @@ def test_stats_match_the_hand_computed_figures(corpus):
     assert len(by_tech) == 14
     nc = _row(by_tech, technique=NC)
     assert (nc["articles"], nc["articles_with"], nc["share"], nc["spans"], nc["words"]) == (4, 2, 0.5, 4, 36)
-    assert nc["spans_per_1k_words"] == 111.111 and nc["mean_score"] == pytest.approx(0.3683, abs=1e-4)
+    assert nc["spans_per_1k_words"] == 111.111
+    assert nc["mean_score"] == pytest.approx((0.3638 + 0.181 + 0 + 0.524) / 4, abs=1e-4)
     assert _row(by_tech, technique=LL)["spans"] == 1 and _row(by_tech, technique="Slogans")["spans"] == 0
 
     (overall,) = corpus.stats()
@@ -200,8 +205,8 @@ def test_outlets_import_gives_orientation_filters(corpus, tmp_path):
     left = corpus.stats(filters=Filters.parse(orientations=["LEFT"]))[0]
     assert (left["articles"], left["spans"]) == (2, 3)
     assert [r.title for r in corpus.top(Filters.parse(orientations=["right", "left"]), n=2)] == [
-        "Alpha one",
         "Gamma four",
+        "Alpha one",
     ]
     assert corpus.stats(filters=Filters.parse(outlets=["gamma.org"]))[0]["articles"] == 1
     # later articles from a registered outlet's domain join it
@@ -214,7 +219,7 @@ def test_outlets_import_gives_orientation_filters(corpus, tmp_path):
 
 def test_top_search_lists_and_pages(corpus):
     fill(corpus)
-    assert [(r.title, r.score) for r in corpus.top(n=2)] == [("Alpha one", 0.6), ("Gamma four", 0.498)]
+    assert [(r.title, r.score) for r in corpus.top(n=2)] == [("Gamma four", 0.524), ("Alpha one", 0.3638)]
     assert [r.title for r in corpus.top(Filters.parse(techniques=["fear"]))] == ["Gamma four"]
     hits = corpus.search("terrorist")
     assert {r.title for r in hits} == {"Alpha one", "Gamma four"} and all(r.rank is not None for r in hits)
@@ -226,11 +231,11 @@ def test_top_search_lists_and_pages(corpus):
     assert corpus.stats(filters=Filters.parse(words='""'))[0]["articles"] == 0
     assert corpus.stats(filters=Filters.parse(words="nothing"))[0]["articles"] == 1
     page = corpus.articles(sort="-score", offset=1, limit=2)
-    assert page.total == 4 and [r.title for r in page.rows] == ["Gamma four", "Alpha two"]
+    assert page.total == 4 and [r.title for r in page.rows] == ["Alpha one", "Alpha two"]
     page = corpus.articles(Filters.parse(techniques=[NC]), sort="published")
     assert page.total == 2 and [r.title for r in page.rows] == ["Alpha one", "Gamma four"]
     df = corpus.top(n=4).to_pandas()
-    assert list(df["title"])[:2] == ["Alpha one", "Gamma four"] and len(df) == 4
+    assert list(df["title"])[:2] == ["Gamma four", "Alpha one"] and len(df) == 4
 
 
 def test_export_articles_spans_sentences(corpus, tmp_path):
@@ -242,7 +247,7 @@ def test_export_articles_spans_sentences(corpus, tmp_path):
     assert (r1["outlet"], r1["published"], r1["score"], r1[NC], r1[LL]) == (
         "alpha.com",
         "2020-01-06",
-        "0.6",
+        "0.3638",
         "2",
         "0",
     )

@@ -35,6 +35,9 @@ def serve(
     )] = False,
     fetches_per_minute: Annotated[int, typer.Option(
         help="With --allow-fetch: at most this many fetches a minute from one client.", min=1)] = 10,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Corpus store for the Explore view and /api/v1/corpus: a SQLite file or a postgresql:// "
+                     "URL. Default: $PROPSCOPE_DB, else ./propscope.db when it exists.")] = None,
     allowed_host: Annotated[list[str] | None, typer.Option(
         "--allowed-host", metavar="NAME",
         help="Host name clients may use to reach the server (repeatable; '*' allows any). Default: the "
@@ -64,6 +67,7 @@ def serve(
         typer.echo("propscope serve: --allow-private has no effect without --allow-fetch", err=True)
     options = ServeOptions(token=secret, allow_fetch=allow_fetch, allow_private=allow_private,
                            fetches_per_minute=fetches_per_minute)
+    corpus = _open_corpus(db)
     try:
         detector = load_detector(model)
     except ModelNotInstalledError as e:
@@ -76,10 +80,14 @@ def serve(
     hosts = allowed_hosts(host, allowed_host or [])
     app_ = create_app(detector, max_body_bytes=max_body_bytes, concurrent_analyses=concurrency,
                       allowed_hosts=hosts, request_timeout=request_timeout, max_chars=max_chars or None,
-                      options=options)
-    with _stop_analyses_on_exit(app_):
-        uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
-                    timeout_graceful_shutdown=SHUTDOWN_GRACE)
+                      options=options, corpus=corpus)
+    try:
+        with _stop_analyses_on_exit(app_):
+            uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
+                        timeout_graceful_shutdown=SHUTDOWN_GRACE)
+    finally:
+        if corpus is not None:
+            corpus.close()
 
 
 @contextmanager
@@ -120,3 +128,28 @@ def allowed_hosts(host: str, extra: list[str]) -> tuple[str, ...]:
     else:
         base = (host,)
     return (*base, *extra)
+
+
+def _open_corpus(db: str | None):  # -> Corpus | None
+    """The store named by --db or $PROPSCOPE_DB (an error when it cannot be opened), else ./propscope.db
+    when it exists, else None (the page then says how to make one)."""
+    import os
+
+    from ..corpus.store import DB_ENV, DEFAULT_DB
+    from ..errors import PropscopeError
+
+    target = db or os.environ.get(DB_ENV)
+    if target is None and not Path(DEFAULT_DB).is_file():
+        typer.echo("propscope serve: no corpus store, so no Explore view: make one with "
+                   "`propscope ingest FILES...` (./propscope.db) or give --db", err=True)
+        return None
+    from ..corpus import Corpus
+
+    try:
+        corpus = Corpus(target or DEFAULT_DB, create=False)
+    except PropscopeError as e:
+        typer.echo(f"propscope serve: error: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"propscope serve: corpus store {corpus.name} ({corpus.count():,} articles): Explore view on",
+               err=True)
+    return corpus

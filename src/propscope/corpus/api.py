@@ -30,9 +30,13 @@ class Corpus:
     (StoreError). Use as a context manager or call ``close()``."""
 
     def __init__(
-        self, path_or_url: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0
+        self,
+        path_or_url: str | os.PathLike[str] | None = None,
+        *,
+        busy_timeout: float = 30.0,
+        create: bool = True,
     ) -> None:
-        self.store: Store = open_store(path_or_url, busy_timeout=busy_timeout)
+        self.store: Store = open_store(path_or_url, busy_timeout=busy_timeout, create=create)
 
     @property
     def name(self) -> str:
@@ -205,6 +209,12 @@ class Corpus:
         """All outlets with their metadata and article counts."""
         with self.store.read() as conn:
             return Q.outlets(conn)
+
+    def version(self) -> tuple[int, int, int]:
+        """A cheap stamp that changes when articles, analyses or outlets change (for caches of answers):
+        the largest analysis id, the number of current analyses and a sum over the outlets' columns."""
+        with self.store.read() as conn:
+            return Q.version(conn)
 
     def count(self) -> int:
         """Number of stored articles."""

@@ -185,7 +185,10 @@ def _period(d: date | None, by: str) -> str:
 _TIME = ("day", "week", "month", "year")
 
 
-def _key_columns(by: Sequence[str]) -> list[tuple[str, sa.ColumnElement[Any]]]:
+def _key_columns(by: Sequence[str], dialect: str = "") -> list[tuple[str, sa.ColumnElement[Any]]]:
+    """The GROUP BY columns of ``by``. On SQLite a period groups by ``ifnull(published_date, NULL)``: the
+    same value, but SQLite then scans ``analyses`` in order and sorts once, instead of walking the date index
+    with a random lookup per article (3 times slower on 100,000 articles)."""
     cols: list[tuple[str, sa.ColumnElement[Any]]] = []
     for b in by:
         if b == "outlet":
@@ -193,7 +196,10 @@ def _key_columns(by: Sequence[str]) -> list[tuple[str, sa.ColumnElement[Any]]]:
         elif b == "orientation":
             cols.append((b, o_.c.orientation))
         elif b in _TIME:
-            cols.append((b, a_.c.published_date))
+            day: sa.ColumnElement[Any] = a_.c.published_date
+            if dialect == "sqlite":
+                day = sa.func.ifnull(a_.c.published_date, sa.null(), type_=sa.Date)
+            cols.append((b, day))
     return cols
 
 
@@ -214,7 +220,7 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
             raise ValueError(f"--by {b!r}: choose from {', '.join(BY_KEYS)}")
     if len([b for b in by if b in _TIME]) > 1:
         raise ValueError("--by: give at most one of day, week, month, year")
-    keys = _key_columns(by)
+    keys = _key_columns(by, conn.dialect.name)
     kcols = [c for _, c in keys]
     where = article_where(conn, f)
     tech_ids = sorted(TECHNIQUES.index(t) for t in (f.techniques or TECHNIQUES))
@@ -541,6 +547,14 @@ def outlets(conn: Connection) -> Rows[OutletRow]:
         )
         for r in conn.execute(q)
     )
+
+
+def version(conn: Connection) -> tuple[int, int, int]:
+    """(largest analysis id, current analyses, a checksum of the outlets' names and orientations)."""
+    a = conn.execute(sa.select(sa.func.coalesce(sa.func.max(an_.c.id), 0), sa.func.count())
+                     .where(an_.c.current == sa.true())).one()
+    o = conn.execute(sa.select(o_.c.id, o_.c.name, o_.c.orientation)).all()
+    return int(a[0]), int(a[1]), hash(tuple(tuple(r) for r in o)) & 0x7FFFFFFF
 
 
 # --- export rows ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..pipeline import MAX_ARTICLE_CHARS, AnalysisCancelled
 from ..schema import Analysis, Article
 from ..techniques import all_techniques
 from .access import RateLimiter, ServeOptions, require_token
+from .routes_corpus import answer_cache, make_corpus_router, warm_up
 from .routes_page import make_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -437,6 +438,7 @@ def create_app(
     model_dir: str | os.PathLike[str] | None = None,
     concurrent_analyses: int | None = None,
     options: ServeOptions | None = None,
+    corpus: Any = None,
     allowed_hosts: tuple[str, ...] | None = None,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
@@ -448,7 +450,9 @@ def create_app(
     twice the CPU count, at most 8); the others wait their turn. ``options``: token, URL fetching (off by
     default), see ``propscope.server.access``. ``allowed_hosts`` (None: no check) are the
     host names the Host header may carry; ``request_timeout`` bounds an analysis (503 past it),
-    ``body_timeout`` a pause in an upload (408), ``max_chars`` an article's length (422): docs/limits.md."""
+    ``body_timeout`` a pause in an upload (408), ``max_chars`` an article's length (422): docs/limits.md.
+    ``corpus``: an open ``propscope.Corpus`` for the Explore view and /api/v1/corpus (None: the page says
+    how to make a store)."""
     if concurrent_analyses is None:
         concurrent_analyses = default_concurrency()
 
@@ -456,7 +460,9 @@ def create_app(
     async def lifespan(app: FastAPI):
         if app.state.detector is None:
             app.state.detector = await run_in_threadpool(load_detector, model_dir)
+        warming = asyncio.create_task(warm_up(app))  # the Explore view's first answers, in the background
         yield
+        warming.cancel()
         stop_analyses(app)  # stop what still runs, so the process can exit
 
     app = FastAPI(
@@ -479,6 +485,8 @@ def create_app(
     app.state.max_body_bytes = max_body_bytes
     app.state.options = options = options or ServeOptions()
     app.state.fetch_limiter = RateLimiter(options.fetches_per_minute)
+    app.state.corpus = corpus
+    app.state.corpus_cache = answer_cache(corpus)
     app.state.running = set()
 
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
@@ -488,6 +496,7 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected_error_handler)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.state.allowed_hosts = allowed_hosts
     if allowed_hosts is not None:
         app.add_middleware(HostCheckMiddleware, allowed_hosts=tuple(allowed_hosts))
 
@@ -539,6 +548,7 @@ def create_app(
         return RedirectResponse("/docs", status_code=308)
 
     app.include_router(make_router(current_detector, _analyse_article))
+    app.include_router(make_corpus_router())
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -36,6 +36,21 @@
     return table;
   }
 
+  /* Query and path parameters of an operation (the corpus routes take the CLI's filters). */
+  function paramsTable(spec, params) {
+    const table = el("table", "ps-api-table");
+    table.append(el("tr", null, el("th", null, "parameter"), el("th", null, "in"), el("th", null, "type"),
+      el("th", null, "description")));
+    for (const p of params) {
+      const req = p.required ? " (required)" : "";
+      const s = resolve(spec, p.schema);
+      const many = typeOf(spec, s).includes("array") ? " (repeatable)" : "";
+      table.append(el("tr", null, el("td", null, el("code", null, p.name + req)), el("td", null, p.in),
+        el("td", null, typeOf(spec, s) + many), el("td", null, p.description || s.description || "")));
+    }
+    return table;
+  }
+
   function render(spec) {
     const root = document.getElementById("api-doc");
     root.replaceChildren();
@@ -46,6 +61,7 @@
         const sec = el("section", "ps-api-op");
         sec.append(el("h2", null, el("span", "ps-api-method", method.toUpperCase()), " ", el("code", null, path)));
         if (op.summary) sec.append(el("p", null, op.summary));
+        if ((op.parameters || []).length) sec.append(el("h3", null, "Parameters"), paramsTable(spec, op.parameters));
         const body = op.requestBody && op.requestBody.content && op.requestBody.content["application/json"];
         if (body) {
           sec.append(el("h3", null, "Request body (JSON)"), fieldsTable(spec, body.schema));
@@ -57,7 +73,14 @@
                 `  -H 'content-type: application/json' -d '${ex}'`));
           }
         } else if (method === "get") {
-          sec.append(el("pre", "ps-api-pre", `curl -s ${location.origin}${path}`));
+          // an example query from the parameters' examples (e.g. ?by=technique&from=2019-01-01)
+          const q = new URLSearchParams();
+          for (const p of op.parameters || []) {
+            const ex = (p.schema && p.schema.examples) || p.examples;
+            if (p.in === "query" && Array.isArray(ex) && ex.length) q.append(p.name, ex[0]);
+          }
+          const query = q.toString() ? `'${location.origin}${path}?${q}'` : `${location.origin}${path}`;
+          sec.append(el("pre", "ps-api-pre", `curl -s ${query}`));
         }
         sec.append(el("h3", null, "Responses"));
         const list = el("ul");

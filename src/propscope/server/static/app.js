@@ -18,7 +18,9 @@
     techniques: [],      // [{name, label, short, definition, colour}]
     byName: new Map(),
     model: null,         // GET /api/v1/model
-    analysis: null,
+    analysis: null,      // what the results show: the analyser's own, or a stored article (Explore)
+    own: null,           // the analyser's own last analysis
+    home: null,          // where the results section lives in the analyser view
     hidden: new Set(),   // technique names switched off in the legend
     threshold: 0,        // spans under this confidence are not highlighted
     pinned: null,        // the mark whose tooltip was opened by a tap/click
@@ -73,6 +75,7 @@
   function clearResults() {
     hideTooltip(true);
     state.analysis = null;
+    if (!state.home || $("results").parentNode === state.home) state.own = null;
     $("results").hidden = true;
     $("article-view").replaceChildren();
   }
@@ -129,7 +132,7 @@
   /* Write the analyser's settings into the URL (replace: sliding must not fill the history). */
   function writeUrl() {
     const q = new URLSearchParams(location.search);
-    q.set("view", "analyse");
+    if (!q.has("view")) q.set("view", "analyse");
     const def = defaultThreshold();
     if (Math.abs(state.threshold - def) > 1e-9) q.set("min", state.threshold.toFixed(2));
     else q.delete("min");
@@ -140,6 +143,12 @@
   }
 
   function showView(name) {
+    if (name === "analyse" && state.home && $("results").parentNode !== state.home) {
+      state.home.append($("results"));  // back from a stored article: show the analyser's own results
+      hideTooltip(true);
+      state.analysis = state.own;
+      if (!state.own) $("results").hidden = true;
+    }
     document.querySelectorAll(".ps-view").forEach((v) => { v.hidden = v.dataset.view !== name; });
     document.querySelectorAll("#view-links a").forEach((a) => {
       if (a.dataset.view === name) a.setAttribute("aria-current", "page");
@@ -296,7 +305,7 @@
         if (r.status === 401) askToken("The server did not accept the token: enter it again.");
         return;
       }
-      state.analysis = data;
+      state.analysis = state.own = data;
       if (after) after(data);
       render();
       setStatus(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
@@ -404,9 +413,10 @@
     if (typeof a.score === "number") {
       meter.hidden = false;
       meter.value = a.score;
+      const flagged = (a.sentences || []).filter((s) => s.n_spans > 0).length;
       const n = (a.sentences || []).length;
-      $("score-text").textContent = `${a.score.toFixed(2)}: about ${pct(a.score)} of its ${plural(n, "sentence")} ` +
-        "are expected to hold a technique";
+      $("score-text").textContent = `${a.score.toFixed(2)}: about ${pct(a.score)} of its text is expected to lie ` +
+        `in technique spans; ${flagged} of its ${plural(n, "sentence")} hold one`;
     } else {
       meter.hidden = true;
       $("score-text").textContent = "not given by this server";
@@ -682,7 +692,22 @@
 
   // ---------------------------------------------------------------------------------------------------
 
+  /* Show a (stored) Analysis with the analyser's results section, moved into ``container`` (Explore's
+   * article view). The analyser's own results come back when its view is shown again. */
+  function showAnalysis(analysis, container) {
+    hideTooltip(true);
+    container.append($("results"));
+    state.analysis = analysis;
+    const u = readUrl();
+    state.threshold = u.min !== null ? u.min : defaultThreshold();
+    state.hidden = new Set(u.hide.filter((n) => !state.byName.size || state.byName.has(n)));
+    $("threshold").value = String(state.threshold);
+    updateThresholdLabel();
+    render();
+  }
+
   async function start() {
+    state.home = $("results").parentNode;
     $("analyze-form").addEventListener("submit", onSubmit);
     $("fetch-form").addEventListener("submit", onFetch);
     $("token-form").addEventListener("submit", onToken);
@@ -712,7 +737,7 @@
     document.body.dataset.ready = "1";
   }
 
-  window.propscopePage = { registerView, el, readJson, describeError, authHeaders,
+  window.propscopePage = { registerView, showAnalysis, el, readJson, describeError, authHeaders, safeColour,
     techniques: () => state.techniques, model: () => state.model };
   // after every deferred script has run, so that they can register their views first
   if (document.readyState === "complete") start();
