@@ -41,6 +41,14 @@ def test_platt_fit_of_already_calibrated_scores_is_about_the_identity():
     assert slope == pytest.approx(1.0, abs=0.06) and intercept == pytest.approx(0.0, abs=0.06)
 
 
+def test_platt_fit_stays_finite_on_degenerate_labels():
+    # every raw score the same (the slope is not identified), and perfectly separable labels
+    same = fit_platt(np.full(40, 0.2), np.arange(40) < 10)
+    assert np.isfinite(same).all() and calibrate(0.2, *same) == pytest.approx(0.25, abs=0.01)
+    sep = fit_platt(np.r_[np.full(20, 0.1), np.full(20, 0.6)], np.arange(40) >= 20)
+    assert np.isfinite(sep).all() and calibrate(0.1, *sep) < 0.05 and calibrate(0.6, *sep) > 0.95
+
+
 def test_a_label_is_right_when_a_gold_span_of_its_technique_overlaps_it():
     gold = [("1", "Doubt", 10, 20), ("1", "Slogans", 30, 40), ("2", "Doubt", 0, 5)]
     preds = [("1", 15, 25, "Doubt"),  # overlaps

@@ -73,14 +73,15 @@ def labelled_predictions(core: DetectorCore, docs: Sequence[PtcDocument]) -> Lab
 
 def fit_platt(raw: np.ndarray, right: np.ndarray, l2: float = 1e-3) -> tuple[float, float]:
     """``(slope, intercept)`` maximising the likelihood of ``right`` under sigmoid(slope * logit(raw) +
-    intercept) (Newton's method, a tiny ridge on the slope)."""
+    intercept) (Newton's method; a tiny ridge keeps it finite when the labels are separable or every raw
+    score is the same)."""
     r = np.clip(raw, 1e-6, 1 - 1e-6)
     x = np.c_[np.log(r / (1 - r)), np.ones(len(r))]
     y = right.astype(np.float64)
     w = np.array([1.0, 0.0])
-    ridge = np.diag([l2, 0.0])
+    ridge = np.diag([l2, l2])
     for _ in range(100):
-        p = 1 / (1 + np.exp(-(x @ w)))
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
         step = np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + ridge, x.T @ (p - y) + ridge @ w)
         w -= step
         if np.abs(step).max() < 1e-10:
