@@ -109,7 +109,7 @@ def _badges(pg) -> list[str]:
 class ThresholdDetector(FakeDetector):
     """FakeDetector with decode settings like the ONNX detector's: a decision threshold of 0.7."""
 
-    core = SimpleNamespace(config=SimpleNamespace(si_threshold=0.7))
+    core = SimpleNamespace(config=SimpleNamespace(min_confidence=0.7))
 
 
 class SlowDetector(FakeDetector):
@@ -563,7 +563,7 @@ def test_offline_api_reference(page, base_url, tmp_path):
     assert "413" in text and "html" in text
     # the fields of an Analysis, its Span and Sentence are described
     types_text = page.inner_text("#types")
-    for needle in ("schema_version", "technique spans", "article propaganda score", "P(span) x P(technique",
+    for needle in ("schema_version", "technique spans", "article propaganda score", "technique overlaps",
                    "offset of the first character", "every sentence with its score", "decision_threshold"):
         assert needle in types_text, needle
     _save(page, tmp_path, "docs.png")

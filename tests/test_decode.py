@@ -10,8 +10,10 @@ from propscope.detect.base import SpanPrediction
 from propscope.detect.core import (
     DetectorConfig,
     DetectorCore,
+    calibrate,
     decode_si,
     join_gaps,
+    raw_confidence,
     span_confidence,
     span_labels,
 )
@@ -120,10 +122,46 @@ def test_decoded_span_carries_the_mean_inside_probability_of_its_tokens():
 
 
 def test_span_confidence_formula():
-    # The confidence of a span's technique: mean P(inside) of the span's tokens x P(technique | span).
+    # Uncalibrated (slope 1, intercept 0): mean P(inside) of the span's tokens x P(technique | span).
+    assert raw_confidence(0.6, 0.5) == pytest.approx(0.3)
     assert span_confidence(0.6, 0.5) == pytest.approx(0.3)
     assert span_confidence(1.0, 0.25) == pytest.approx(0.25)
-    assert span_confidence(0.0, 0.9) == 0.0
+    assert span_confidence(0.0, 0.9) == pytest.approx(0.0, abs=1e-5)
+    # Calibrated: sigmoid(slope * logit(raw) + intercept), worked by hand.
+    # raw 0.2: logit = ln(0.25) = -1.386294; 0.5 * -1.386294 + 1 = 0.306853; sigmoid = 0.576117
+    assert span_confidence(0.4, 0.5, slope=0.5, intercept=1.0) == pytest.approx(0.576117, abs=1e-6)
+    # raw 0.5: logit 0, so the intercept alone: sigmoid(-1) = 0.268941
+    assert span_confidence(1.0, 0.5, slope=3.0, intercept=-1.0) == pytest.approx(0.268941, abs=1e-6)
+    # monotone in the raw score whatever a positive slope, so the map keeps the spans' order
+    raws = np.linspace(0.01, 0.99, 50)
+    assert np.all(np.diff(calibrate(raws, 0.78, 0.1)) > 0)
+    np.testing.assert_allclose(calibrate(raws), raws, rtol=1e-9)
+
+
+def test_the_shipped_models_confidence_map_and_threshold_are_their_documented_ones():
+    import json
+
+    from propscope.detect.base import MODELS_DIR
+
+    for name in ("default", "fast"):
+        meta = json.loads((MODELS_DIR / name / "config.json").read_text())
+        dec, cal = meta["decode"], meta["calibration"]
+        assert (dec["confidence_slope"], dec["confidence_intercept"]) == (cal["slope"], cal["intercept"])
+        assert dec["min_confidence"] == cal["decision_threshold"]
+        assert 0 < dec["min_confidence"] < 0.5 and 0 < dec["confidence_slope"] < 2
+        # the threshold kept the held-out fold's SI F1 of reporting every span (the rule in calibrate.py)
+        f1 = cal["tune_si_f1_by_threshold"]
+        assert f1[f"{dec['min_confidence']:.2f}"] >= f1["0.00"]
+
+
+def test_labels_below_the_minimum_confidence_are_left_out():
+    p = _tech_probs(Doubt=0.5, Slogans=0.45, Repetition=0.05)
+    both = span_labels(p, TECHNIQUES, 0.8, second_label=0.45)
+    # the cut sits between the two labels' confidences (0.4 and 0.36): only Doubt stays
+    got = span_labels(p, TECHNIQUES, 0.8, second_label=0.45, min_confidence=0.38)
+    assert [t for t, _ in both] == ["Doubt", "Slogans"] and got == both[:1]
+    assert span_labels(p, TECHNIQUES, 0.8, second_label=0.45, min_confidence=0.4) == both[:1]  # inclusive
+    assert span_labels(p, TECHNIQUES, 0.8, second_label=0.45, min_confidence=0.41) == []
 
 
 def _tech_probs(**named: float) -> np.ndarray:
@@ -146,18 +184,38 @@ def test_second_technique_is_reported_from_its_threshold_on():
 
 def test_detect_reports_techniques_with_the_configured_second_label(monkeypatch):
     core = DetectorCore(None, None, None, DetectorConfig(second_label=0.3), (0, 0, 0))
-    found = [(0, 5, 0.8), (10, 20, 0.5)]
-    tech = np.stack([_tech_probs(Doubt=0.6, Slogans=0.3, Repetition=0.1),
-                     _tech_probs(Slogans=0.7, Doubt=0.29, Repetition=0.01)])
-    monkeypatch.setattr(core, "hidden_states", lambda texts: [(None, None)])
-    monkeypatch.setattr(core, "identify", lambda text, enc, h: found)
-    monkeypatch.setattr(core, "span_probs", lambda text, enc, h, sp: tech[: len(sp)])
+    _fake_article(core, monkeypatch)
     preds = core.detect(["x" * 30])[0]
     assert preds == [
         SpanPrediction(0, 5, "Doubt", pytest.approx(span_confidence(0.8, 0.6))),
         SpanPrediction(0, 5, "Slogans", pytest.approx(span_confidence(0.8, 0.3))),
         SpanPrediction(10, 20, "Slogans", pytest.approx(span_confidence(0.5, 0.7))),
     ]
+
+
+def test_detect_reports_calibrated_confidences_from_the_decision_threshold_on(monkeypatch):
+    cfg = DetectorConfig(second_label=0.3, confidence_slope=0.5, confidence_intercept=-0.2,
+                         min_confidence=0.3)
+    core = DetectorCore(None, None, None, cfg, (0, 0, 0))
+    _fake_article(core, monkeypatch)
+    # raw 0.48, 0.24, 0.35 -> sigmoid(0.5 * logit(raw) - 0.2): 0.4403, 0.3151, 0.3753 (by hand: e.g.
+    # logit(0.24) = ln(0.24 / 0.76) = -1.1527; 0.5 * -1.1527 - 0.2 = -0.7763; 1 / (1 + e^0.7763) = 0.3151)
+    want = [(0, 5, "Doubt", 0.4403), (0, 5, "Slogans", 0.3151), (10, 20, "Slogans", 0.3753)]
+    got = [(p.start, p.end, p.technique, round(p.confidence, 4)) for p in core.detect(["x" * 30])[0]]
+    assert got == want
+    core.config = DetectorConfig.from_dict({**cfg.to_dict(), "min_confidence": 0.32})
+    assert [(p.start, p.technique) for p in core.detect(["x" * 30])[0]] == [(0, "Doubt"), (10, "Slogans")]
+
+
+def _fake_article(core: DetectorCore, monkeypatch) -> None:
+    """Two decoded spans, (0, 5) with P(inside) 0.8 and (10, 20) with 0.5, and their technique
+    probabilities."""
+    found = [(0, 5, 0.8), (10, 20, 0.5)]
+    tech = np.stack([_tech_probs(Doubt=0.6, Slogans=0.3, Repetition=0.1),
+                     _tech_probs(Slogans=0.7, Doubt=0.29, Repetition=0.01)])
+    monkeypatch.setattr(core, "hidden_states", lambda texts: [(None, None)])
+    monkeypatch.setattr(core, "identify", lambda text, enc, h: found)
+    monkeypatch.setattr(core, "span_probs", lambda text, enc, h, sp: tech[: len(sp)])
 
 
 # --- edge cases found by a mutation run (mutmut) over decoding ----------------------------------------------

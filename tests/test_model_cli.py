@@ -101,6 +101,23 @@ def test_predict_si_writes_id_start_end(dev3, tmp_path):
         assert aid in texts and 0 <= int(s) < int(e) <= len(texts[aid])
 
 
+def test_predict_si_min_confidence_keeps_the_spans_of_labels_from_it_on(dev3, tmp_path):
+    from propscope.detect.base import load_detector
+    from propscope.ptc import read_articles
+
+    def rows(*extra: str) -> set[tuple[str, int, int]]:
+        out = tmp_path / "si.tsv"
+        r = runner.invoke(app, ["predict", "--task", "si", str(dev3 / "articles"), "-o", str(out), *extra])
+        assert r.exit_code == 0, r.output
+        return {(a, int(s), int(e)) for a, s, e in (x.split("\t") for x in out.read_text().splitlines())}
+
+    texts = read_articles(dev3 / "articles")
+    preds = {a: load_detector().detect([t])[0] for a, t in texts.items()}
+    want = {(a, p.start, p.end) for a, ps in preds.items() for p in ps if p.confidence >= 0.3}
+    assert rows() == {(a, p.start, p.end) for a, ps in preds.items() for p in ps}  # the model's default
+    assert rows("--min-confidence", "0.3") == want and 0 < len(want) < len(rows())
+
+
 def test_predict_tc_answers_every_template_row_in_order(dev3, tmp_path):
     template = tmp_path / "template.tsv"
     gold = [line.split("\t") for line in (dev3 / "labels-tc.tsv").read_text().splitlines()]

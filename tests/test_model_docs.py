@@ -31,6 +31,7 @@ def test_readme_dev_figures_are_the_pinned_measurements():
     si = _row(README, "SI span F1")
     tc = _row(README, "TC micro-F1")
     cal = _row(README, "TC calibration error")
+    conf = _row(README, "span confidence calibration error")
     for col, name in enumerate(["default", "fast"]):
         pin = PINNED[name]
         m = re.match(r"([\d.]+) \(P ([\d.]+), R ([\d.]+)\)", si[col])
@@ -39,6 +40,7 @@ def test_readme_dev_figures_are_the_pinned_measurements():
                                                                             "si_recall")], name
         assert float(tc[col]) == round(pin["tc_micro_f1"], 3), name
         assert float(cal[col]) == round(pin["tc_calibration_error"], 3), name
+        assert float(conf[col].split()[0]) == round(pin["confidence_calibration_error"], 3), name
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
@@ -72,6 +74,9 @@ STATED = {
         "repetition_single": r"([+-]?[\d.]+) when they occur nowhere else",
         "repetition_later": r"and ([+-]?[\d.]+) when they occur only later",
         "second_label": r"second technique is reported for a span when its probability is at least ([\d.]+)",
+        "confidence_slope": r"sigmoid\(([\d.]+) x logit\(raw\)",
+        "confidence_intercept": r"x logit\(raw\) \+ ([+-]?[\d.]+)\)",
+        "min_confidence": r"decision threshold of ([\d.]+) on that scale",
     },
     "fast": {
         "window": r"windows of (\d+) word pieces",
@@ -83,6 +88,9 @@ STATED = {
         "repetition_earlier": r"Repetition prior ([+-][\d.]+) \(earlier\)",
         "repetition_later": r"([+-][\d.]+) \(only later\)",
         "repetition_single": r"([+-][\d.]+) \(nowhere else\)",
+        "confidence_slope": r"sigmoid\(([\d.]+) x logit",
+        "confidence_intercept": r"P\(technique\)\) \+ ([+-]?[\d.]+)\)",
+        "min_confidence": r"decision threshold ([\d.]+) on that scale",
     },
 }
 

@@ -20,7 +20,7 @@ from propscope.server.app import create_app
 class ThresholdDetector(FakeDetector):
     """A FakeDetector whose decode settings look like the ONNX detector's."""
 
-    core = SimpleNamespace(config=SimpleNamespace(si_threshold=0.3))
+    core = SimpleNamespace(config=SimpleNamespace(min_confidence=0.3))
 
 
 def _client(**options) -> TestClient:
@@ -45,7 +45,7 @@ def test_the_shipped_model_reports_its_threshold():
         pytest.skip("no model shipped in the package")
     import json
 
-    want = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["decode"]["si_threshold"]
+    want = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["decode"]["min_confidence"]
     assert decision_threshold(load_detector()) == want
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+from .calibrate import span_confidence_calibration
 from .detect.base import Detector, SpanPrediction
 from .detect.scores import article_score
 from .ptc import PtcDocument
@@ -124,11 +125,15 @@ class Evaluation:
     tc_calibration_error: float = 0.0
     sentences: SentenceLevelScore | None = None
     article_spearman: float = 0.0
+    confidence_calibration_error: float = 0.0
+    confidence_reliability: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"n_articles": self.n_articles, "si": asdict(self.si),
                 "sentences": asdict(self.sentences) if self.sentences else None,
                 "article_score_spearman": round(self.article_spearman, 4),
+                "confidence": {"calibration_error": round(self.confidence_calibration_error, 4),
+                               "reliability": self.confidence_reliability},
                 "tc": {"micro_f1": self.tc.micro_f1, "matched": self.tc.matched, "n_gold": self.tc.n_gold,
                        "calibration_error": round(self.tc_calibration_error, 4),
                        "per_technique": self.tc.per_technique}}
@@ -148,5 +153,6 @@ def evaluate_docs(detector: Detector, docs: Sequence[PtcDocument],
     article = [article_score(d.text, [(p.start, p.end, p.confidence) for p in ps])
                for d, ps in zip(docs, preds, strict=True)]
     density = [gold_density(d.text, d.si) for d in docs]
+    ece, table = span_confidence_calibration(preds, docs)
     return Evaluation(score_si(_si_rows(ids, preds), si_gold), score_tc(tc_pred, tc_gold), len(docs),
-                      calibration_error(probs, tc_gold), sentences, spearman(article, density))
+                      calibration_error(probs, tc_gold), sentences, spearman(article, density), ece, table)

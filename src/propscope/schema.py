@@ -66,7 +66,9 @@ class Span(BaseModel):
     start: int = Field(ge=0, description="offset of the first character in article.text")
     end: int = Field(description="offset just past the last character")
     technique: str = Field(description="one of the 14 PTC technique names (GET /api/v1/techniques)")
-    confidence: float = Field(ge=0.0, le=1.0, description="P(span) x P(technique | span), from the model")
+    confidence: float = Field(ge=0.0, le=1.0, description=(
+        "estimated probability that a gold span carrying this technique overlaps the span (the model's "
+        "P(span) x P(technique | span), calibrated on held-out training articles)"))
     text: str = Field(description="article.text[start:end]")
 
     @model_validator(mode="after")

@@ -129,12 +129,9 @@ def tune_tc_combination(core: DetectorCore, docs: Sequence[PtcDocument], states)
             "tune_tc_f1": round(best[0], 4)}
 
 
-def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print) -> dict:
-    """Re-tune a model folder's decoding on its own held-out train fold and rewrite its config.json."""
-    from .detect.onnx import OnnxDetector
-
-    meta_path = Path(model_dir) / "config.json"
-    meta = json.loads(meta_path.read_text())
+def held_out_fold(meta: dict, data: Path, model_dir: Path) -> list[PtcDocument]:
+    """The held-out fold of PTC train (``data``/train) that the model in ``model_dir`` (its config.json
+    ``meta``) was not trained on, rebuilt from its training seed and checked against its ``tune_ids``."""
     tr = meta.get("training", {})
     split_seed = tr.get("split_seed")
     split_seed = int(tr.get("seed", 13)) if split_seed is None else int(split_seed)
@@ -142,6 +139,16 @@ def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print
                           float(tr.get("tune_fraction", 0.1)), tr.get("max_train_articles"))
     if "tune_ids" in meta and sorted(meta["tune_ids"]) != sorted(d.id for d in tune):
         raise ValueError(f"{model_dir}: the held-out fold rebuilt from the seed is not the recorded one")
+    return tune
+
+
+def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print) -> dict:
+    """Re-tune a model folder's decoding on its own held-out train fold and rewrite its config.json."""
+    from .detect.onnx import OnnxDetector
+
+    meta_path = Path(model_dir) / "config.json"
+    meta = json.loads(meta_path.read_text())
+    tune = held_out_fold(meta, Path(data), Path(model_dir))
     det = OnnxDetector(model_dir)
     result = tune_decoding(det.core, tune, log)
     meta["decode"] = det.core.config.to_dict()

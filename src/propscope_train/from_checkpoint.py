@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from propscope.calibrate import calibrate_model
 from propscope.detect.core import DetectorConfig
 from propscope.ptc import load_split
 from propscope.tune import retune_model, split_train
@@ -47,7 +48,9 @@ def build(checkpoint: Path, data: Path, out: Path, *, split_seed: int, tune_frac
     }
     export_model(model, load_tokenizer(base), DetectorConfig(window=window, stride=stride), meta, Path(out),
                  base, lexical=lex)
-    return retune_model(Path(out), Path(data), log)
+    tuning = retune_model(Path(out), Path(data), log)
+    calibrate_model(Path(out), Path(data), log, strict=False)  # confidences, decision threshold
+    return tuning
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from propscope.calibrate import calibrate_core
 from propscope.detect.core import DetectorConfig, DetectorCore, Heads
 from propscope.detect.lexical import LexicalModel
 from propscope.evaluate import evaluate_docs
@@ -339,6 +340,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     _, chosen, model, core, tuning = best
     if len(candidates) > 1:
         cfg.log(f"kept the weights of the {chosen}")
+    calibration = calibrate_core(core, tune_docs, cfg.log) if tune_docs else None
     scores = None
     if dev_docs:
         ev = evaluate_docs(core, dev_docs)
@@ -354,6 +356,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         "history": cfg.history,
         "tune_ids": sorted(d.id for d in tune_docs),
         "tuning": tuning,
+        "calibration": calibration,
         "weights": chosen,
         "dev_torch_fp32": scores,
         "train_minutes": round((time.time() - t0) / 60, 1),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 from rich.console import Console
 
-from ..detect.base import load_detector
+from ..detect.base import load_detector, with_min_confidence
 from ..errors import InputError, ModelNotInstalledError
 from ..pipeline import MAX_ARTICLE_CHARS, analyze_articles, check_length
 from . import app
@@ -79,6 +79,11 @@ ModelOpt = Annotated[Path | None, typer.Option(
 )]
 
 
+MinConfidenceOpt = Annotated[float | None, typer.Option(
+    "--min-confidence", min=0.0, max=1.0, metavar="P",
+    help="Report the technique labels whose confidence (the estimated probability that a gold span of the "
+         "technique overlaps the span) reaches P. Default: the model's decision threshold (0.10 for the "
+         "shipped models; docs/output-format.md).")]
 MaxCharsOpt = Annotated[int, typer.Option(
     "--max-chars", min=0, metavar="N",
     help=f"Longest article analysed, in characters (default {MAX_ARTICLE_CHARS:,}: about a minute on 2 "
@@ -100,6 +105,7 @@ def analyze(
     model: ModelOpt = None,
     max_chars: MaxCharsOpt = MAX_ARTICLE_CHARS,
     lang: LangOpt = None,
+    min_confidence: MinConfidenceOpt = None,
 ) -> None:
     """Find propaganda techniques in news articles.
 
@@ -123,7 +129,7 @@ def analyze(
         _refuse_input_as_output(inputs, output)
 
     try:
-        detector = load_detector(model)
+        detector = with_min_confidence(load_detector(model), min_confidence)
     except ModelNotInstalledError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from . import app
+from .analyze import MinConfidenceOpt
 
 ModelOpt = Annotated[Path | None, typer.Option(
     "--model", help="Model folder, or a shipped model's name: default, fast (3 layers, about twice as fast). "
@@ -29,13 +30,13 @@ SetOpt = Annotated[list[str] | None, typer.Option(
     help="Change a decoding setting of the model for this run (repeatable), e.g. lexical_weight=0.")]
 
 
-def _detector(model: Path | None, settings: list[str] | None = None):
-    from ..detect.base import load_detector, resolve_model
+def _detector(model: Path | None, settings: list[str] | None = None, min_confidence: float | None = None):
+    from ..detect.base import load_detector, resolve_model, with_min_confidence
     from ..errors import ModelNotInstalledError
 
     try:
         if not settings:
-            return load_detector(model)
+            return with_min_confidence(load_detector(model), min_confidence)
         from ..detect.onnx import OnnxDetector
 
         det = OnnxDetector(resolve_model(model))  # a private copy: load_detector's is shared
@@ -129,6 +130,7 @@ def predict(
         help="TC template: id, technique (ignored, e.g. ?), start, end per line.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="TSV file to write.")] = Path("-"),
     model: ModelOpt = None,
+    min_confidence: MinConfidenceOpt = None,
 ) -> None:
     """Write SemEval-format predictions (offsets refer to the files' raw text: no cleaning)."""
     from ..errors import InputError
@@ -142,7 +144,7 @@ def predict(
         raise _fail(str(e), 2) from None
     if task is Task.tc and template is None:
         raise _fail("--task tc needs --spans TEMPLATE.tsv", 2)
-    det = _detector(model)
+    det = _detector(model, min_confidence=min_confidence)
     ids = list(texts)
     if task is Task.si:
         bar, t = _progress(len(ids), "predict si")
@@ -212,6 +214,12 @@ def evaluate(
                   f"({sl.n_pred} flagged, {sl.n_gold} gold-positive of {sl.n_sentences} sentences)")
     con.print(f"Article score  Spearman {ev.article_spearman:.4f} against the gold density of technique "
               f"characters ({ev.n_articles} articles)")
+    con.print(f"Span confidence  calibration error {ev.confidence_calibration_error:.3f} "
+              "(confidence: the estimated probability that a gold span of the technique overlaps the span)")
+    rel = Table("confidence", "labels", "mean confidence", "share right")
+    for row in ev.confidence_reliability:
+        rel.add_row(row["bin"], str(row["n"]), f"{row['confidence']:.3f}", f"{row['right']:.3f}")
+    con.print(rel)
     table = Table("technique", "support", "precision", "recall", "F1")
     for name, s in ev.tc.per_technique.items():
         table.add_row(name, str(int(s["support"])), f"{s['precision']:.3f}", f"{s['recall']:.3f}",
@@ -256,6 +264,22 @@ def benchmark(
         return
     for k, v in res.items():
         typer.echo(f"{k}: {v}")
+
+
+@app.command(name="calibrate")
+def calibrate_cmd(
+    model: Annotated[Path, typer.Option(help="Model folder whose config.json is rewritten.")],
+    data: Annotated[Path, typer.Option(help="PTC folder with train/ (the held-out fold comes from it).")],
+) -> None:
+    """Calibrate a model's span confidences and set its decision threshold on its held-out train fold
+    (never on dev); both are saved in config.json."""
+    from ..calibrate import calibrate_model
+    from ..errors import InputError
+
+    try:
+        calibrate_model(model, data, log=err.print)
+    except (InputError, OSError, ValueError, KeyError) as e:
+        raise _fail(str(e)) from None
 
 
 @app.command()

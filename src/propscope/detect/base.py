@@ -47,6 +47,39 @@ class Detector(Protocol):
         ...
 
 
+class _MinConfidence:
+    """A detector's output without the labels below a confidence."""
+
+    def __init__(self, detector: Detector, min_confidence: float) -> None:
+        self.detector = detector
+        self.decision_threshold = min_confidence
+
+    @property
+    def name(self) -> str:
+        return self.detector.name
+
+    def detect(self, texts: Sequence[str]) -> list[list[SpanPrediction]]:
+        cut = self.decision_threshold
+        return [[p for p in ps if p.confidence >= cut] for ps in self.detector.detect(texts)]
+
+    def classify(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+                 ) -> list[list[dict[str, float]]]:
+        return self.detector.classify(texts, spans)
+
+
+def with_min_confidence(detector: Detector, min_confidence: float | None) -> Detector:
+    """``detector`` reporting the technique labels whose confidence reaches ``min_confidence`` (None: the
+    detector as it is, i.e. from its model's decision threshold on). A model detector recomputes with the
+    new cut, so a value below its decision threshold shows more labels; another detector's output is
+    filtered."""
+    if min_confidence is None:
+        return detector
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"--min-confidence {min_confidence}: must be between 0 and 1")
+    own = getattr(detector, "with_min_confidence", None)
+    return own(min_confidence) if callable(own) else _MinConfidence(detector, min_confidence)
+
+
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 """The models shipped inside the package, one folder each: ``default`` and ``fast``."""
 

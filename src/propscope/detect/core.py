@@ -42,6 +42,12 @@ class DetectorConfig:
     repetition_earlier: float = 0.0
     repetition_later: float = 0.0
     repetition_single: float = 0.0
+    # the confidence of a technique label: sigmoid(confidence_slope * logit(P(span) x P(technique)) +
+    # confidence_intercept), fitted on the held-out train fold (``propscope calibrate``; 1 and 0 leave the
+    # product as it is); labels below min_confidence (the decision threshold on that scale) are not reported
+    confidence_slope: float = 1.0
+    confidence_intercept: float = 0.0
+    min_confidence: float = 0.0
     techniques: list[str] = field(default_factory=lambda: list(TECHNIQUES))
 
     @classmethod
@@ -202,21 +208,40 @@ def decode_si(
     return out
 
 
-def span_confidence(p_inside: float, p_technique: float) -> float:
-    """The confidence reported for a span's technique: the span's mean P(inside) x P(technique | span)."""
+def raw_confidence(p_inside: float, p_technique: float) -> float:
+    """The uncalibrated score of a span's technique: the span's mean P(inside) x P(technique | span)."""
     return float(p_inside * p_technique)
 
 
-def span_labels(p: np.ndarray, techniques: Sequence[str], p_inside: float, second_label: float
+def calibrate(raw: float | np.ndarray, slope: float = 1.0, intercept: float = 0.0) -> float | np.ndarray:
+    """Platt scaling of raw scores: ``sigmoid(slope * logit(raw) + intercept)`` (raw clipped to
+    [1e-6, 1 - 1e-6]); slope 1 and intercept 0 give ``raw`` back."""
+    r = np.clip(np.asarray(raw, dtype=np.float64), 1e-6, 1 - 1e-6)
+    out = 1.0 / (1.0 + np.exp(-(slope * np.log(r / (1 - r)) + intercept)))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def span_confidence(p_inside: float, p_technique: float, slope: float = 1.0, intercept: float = 0.0
+                    ) -> float:
+    """The confidence reported for a span's technique: the estimated probability that a gold span carrying
+    this technique overlaps the span, i.e. ``raw_confidence`` calibrated with the model's Platt map."""
+    return float(calibrate(raw_confidence(p_inside, p_technique), slope, intercept))
+
+
+def span_labels(p: np.ndarray, techniques: Sequence[str], p_inside: float, second_label: float,
+                slope: float = 1.0, intercept: float = 0.0, min_confidence: float = 0.0
                 ) -> list[tuple[str, float]]:
     """``(technique, confidence)`` for a span with technique probabilities ``p``: the most likely
-    technique, and the second when its probability reaches ``second_label``."""
+    technique, and the second when its probability reaches ``second_label``; labels whose confidence is
+    below ``min_confidence`` are left out."""
     order = np.argsort(-p, kind="stable")
     out = []
     for rank, k in enumerate(order[:2]):
         if rank == 1 and p[k] < second_label:
             break
-        out.append((techniques[int(k)], span_confidence(p_inside, float(p[k]))))
+        c = span_confidence(p_inside, float(p[k]), slope, intercept)
+        if c >= min_confidence:
+            out.append((techniques[int(k)], c))
     return out
 
 
@@ -335,8 +360,10 @@ class DetectorCore:
         (enc, h), = self.hidden_states([text])
         found = self.identify(text, enc, h)
         probs = self.span_probs(text, enc, h, [(s, e) for s, e, _ in found])
+        cfg = self.config
         return [SpanPrediction(s, e, t, c) for (s, e, p_inside), p in zip(found, probs, strict=True)
-                for t, c in span_labels(p, self.techniques, p_inside, self.config.second_label)]
+                for t, c in span_labels(p, self.techniques, p_inside, cfg.second_label, cfg.confidence_slope,
+                                        cfg.confidence_intercept, cfg.min_confidence)]
 
 
 MAX_SEGMENT_CHARS = 50_000

@@ -120,6 +120,21 @@ class OnnxDetector:
     def name(self) -> str:
         return f"{self.meta.get('name', 'propscope')}@{self.meta.get('version', '?')}"
 
+    @property
+    def decision_threshold(self) -> float:
+        """The confidence from which this detector reports a technique label (decode ``min_confidence``)."""
+        return float(self.core.config.min_confidence)
+
+    def with_min_confidence(self, min_confidence: float) -> OnnxDetector:
+        """A detector sharing this one's encoder that reports the labels from ``min_confidence`` on."""
+        import copy
+        import dataclasses
+
+        det = copy.copy(self)
+        det.core = copy.copy(self.core)
+        det.core.config = dataclasses.replace(self.core.config, min_confidence=float(min_confidence))
+        return det
+
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 

@@ -8,11 +8,11 @@ the sum of the confidences of its technique labels (a span carrying two techniqu
 The article ``score`` is the confidence-weighted share of its text inside technique spans: each
 non-whitespace character counts with the highest ``p`` of the spans covering it (0 outside spans), and the
 score is their mean (0 to 1; the expected share of the article's characters that lie in technique spans).
-On the default model's held-out train fold it ranks articles by their gold share of technique characters
-with Spearman 0.730, against 0.611 for the mean sentence score (the first design); the unweighted share of
-characters in spans, the share of flagged sentences and the mean token probability of the tagger tie with
-it there (0.735-0.737), and on dev it does best of them (0.480; 0.408-0.465 for the others):
-``python benchmarks/score_designs.py --tokens``.
+With the calibrated confidences (issue 12), on the default model's held-out train fold it ranks articles by
+their gold share of technique characters with Spearman 0.742, against 0.639 for the mean sentence score (the
+first design), 0.733 for the unweighted share of characters in spans, 0.725 for the share of flagged
+sentences and 0.735 for the mean token probability of the tagger; on dev it does best of them too (0.470;
+0.408-0.459 for the others): ``python benchmarks/score_designs.py --tokens``.
 """
 
 from __future__ import annotations

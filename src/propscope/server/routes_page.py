@@ -29,8 +29,9 @@ class ModelInfo(BaseModel):
     model: str = Field(description="name and version of the detector, as in Analysis.model")
     version: str = Field(description="propscope version")
     decision_threshold: float | None = Field(
-        description="the model's own decision threshold: the probability a token needs to be part of a span "
-                    "(decode setting si_threshold); the page's confidence slider starts here")
+        description="the model's decision threshold on the span confidence scale (Span.confidence: the "
+                    "estimated probability that a gold span with this technique overlaps the span): the "
+                    "model reports the labels from here on, and the page's confidence slider starts here")
     max_body_bytes: int = Field(description="larger request bodies get 413")
     allow_fetch: bool = Field(description="POST /api/v1/fetch is on (server started with --allow-fetch)")
     token_required: bool = Field(description="analysis and fetches need 'Authorization: Bearer TOKEN'")
@@ -46,11 +47,12 @@ class FetchRequest(BaseModel):
 
 
 def decision_threshold(detector: Any) -> float | None:
-    """The detector's span threshold (``si_threshold`` of its decode settings), None when it has none."""
+    """The detector's decision threshold on the confidence scale (``min_confidence`` of its decode
+    settings), None when it has none."""
     value = getattr(detector, "decision_threshold", None)
     if value is None:
         config = getattr(getattr(detector, "core", None), "config", None)
-        value = getattr(config, "si_threshold", None)
+        value = getattr(config, "min_confidence", None)
     return float(value) if isinstance(value, int | float) else None
 
 
