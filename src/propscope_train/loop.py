@@ -263,29 +263,35 @@ def save_resume(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     tmp.replace(path)
 
 
-def load_resume(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, sched,
-                averager: WeightAverage, cfg: TrainConfig, fingerprint: dict) -> dict:
-    """Restore a run saved by save_resume into ``model``, ``opt``, ``sched`` and ``averager``."""
+def read_resume(path: Path, fingerprint: dict) -> dict:
+    """A run saved by save_resume, checked against the settings of the run that takes it up."""
     if not path.is_file():
         raise SystemExit(f"{path}: no run to resume (write one with --save-every N or --stop-after-minutes)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line error
         raise SystemExit(f"{path}: cannot read the saved run ({e})") from None
-    if state["fingerprint"] != fingerprint:
-        diff = sorted(k for k in fingerprint if state["fingerprint"].get(k) != fingerprint[k])
+    if state.get("fingerprint") != fingerprint:
+        diff = sorted(k for k in fingerprint if state.get("fingerprint", {}).get(k) != fingerprint[k])
         raise SystemExit(f"{path}: saved by a run with other settings ({', '.join(diff)}); "
                          "give the same options, or start afresh without --resume")
-    _, unexpected = model.load_state_dict(state["model"], strict=False)
+    return state
+
+
+def restore(state: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, sched, averager: WeightAverage,
+            cfg: TrainConfig) -> None:
+    """Put a run read by read_resume back into ``model``, ``opt``, ``sched``, ``averager`` and the history
+    (and drop those weights from ``state``)."""
+    _, unexpected = model.load_state_dict(state.pop("model"), strict=False)
     if unexpected:
-        raise SystemExit(f"{path}: weights of another model ({unexpected[:3]})")
-    opt.load_state_dict(state["opt"])
-    sched.load_state_dict(state["sched"])
-    if state["average"] is not None:
-        averager.state = {k: v.detach().clone() for k, v in model.state_dict().items()} | state["average"]
+        raise SystemExit(f"the saved run holds weights of another model ({unexpected[:3]})")
+    opt.load_state_dict(state.pop("opt"))
+    sched.load_state_dict(state.pop("sched"))
+    average = state.pop("average")
+    if average is not None:
+        averager.state = {k: v.detach().clone() for k, v in model.state_dict().items()} | average
         averager.count = state["average_count"]
     cfg.history[:] = state["history"]
-    return state
 
 
 @dataclass
@@ -320,6 +326,15 @@ def train(cfg: TrainConfig) -> TrainResult:
             f"{sum(len(x.spans) for x in examples)} labelled spans ({dropped} fit no window); "
             f"tune fold: {len(tune_docs)} articles; dev: {len(dev_docs)} articles")
 
+    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    resume_path = Path(cfg.out) / "resume.pt"
+    run = {"fingerprint": _fingerprint(cfg, base, len(examples), total), "step": 0, "epoch": 1, "batch": 0,
+           "run_si": 0.0, "run_tc": 0.0}
+    if cfg.resume:
+        run = read_resume(resume_path, run["fingerprint"])
     device = pick_device(cfg.device)
     if cfg.teachers:
         teach(examples, cfg.teachers, base, device, cfg.distill_weight)
@@ -351,20 +366,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr},
                              {"params": head_params, "lr": cfg.head_lr}], weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
-    if cfg.max_steps:
-        total = min(total, cfg.max_steps)
     warm = max(1, int(total * cfg.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
     dcfg = DetectorConfig(window=cfg.window, stride=cfg.stride)
     averager = WeightAverage()
-    resume_path = Path(cfg.out) / "resume.pt"
-    run = {"fingerprint": _fingerprint(cfg, base, len(examples), total), "step": 0, "epoch": 1, "batch": 0,
-           "run_si": 0.0, "run_tc": 0.0}
     if cfg.resume:
-        run = load_resume(resume_path, model, opt, sched, averager, cfg, run["fingerprint"])
+        restore(run, model, opt, sched, averager, cfg)
         cfg.log(f"resumed from {resume_path} at step {run['step']} (epoch {run['epoch']})")
     step = run["step"]
 
