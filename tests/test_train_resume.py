@@ -20,8 +20,8 @@ def _cfg(tmp, out, **kw):
 
     return TrainConfig(data=tmp / "data", out=tmp / out, epochs=2, batch_size=4, window=62, stride=48,
                        threads=2, average_from=1, lexical=False, export=False, eval_epochs=False,
-                       freeze_layers=4, cache_lower=True, cache_dir=tmp / "cache", max_steps=8, log=lambda m: None,
-                       **kw)
+                       freeze_layers=4, cache_lower=True, cache_dir=tmp / "cache", max_steps=8,
+                       log=lambda m: None, **kw)
 
 
 def _trained_state(model):
