@@ -76,7 +76,8 @@ def test_train_command_takes_the_recipe_options(data, tmp_path):
     out = tmp_path / "model"
     args = ["train", "--data", str(data / "data"), "--out", str(out), "--epochs", "1", "--max-steps", "3",
             "--window", "62", "--stride", "48", "--no-lexical", "--device", "cpu", "--threads", "2",
-            "--freeze-layers", "5", "--cache-lower", "--cache-dir", str(tmp_path / "c"), "--no-evaluate-epochs"]
+            "--freeze-layers", "5", "--cache-lower", "--cache-dir", str(tmp_path / "c"),
+            "--no-evaluate-epochs"]
     r = CliRunner().invoke(app, [*args, "--stop-after-minutes", "0"])
     assert r.exit_code == 0, r.output
     assert "go on with --resume" in r.output and not (out / "config.json").exists()
@@ -85,5 +86,6 @@ def test_train_command_takes_the_recipe_options(data, tmp_path):
     assert "resumed from" in r.output and "at step 1" in r.output
     tr = json.loads((out / "config.json").read_text())["training"]
     assert (tr["freeze_layers"], tr["cache_lower"], tr["resume"]) == (5, True, True)
-    r = CliRunner().invoke(app, ["train", "--data", str(data / "data"), "--base-model", str(tmp_path / "nope")])
+    r = CliRunner().invoke(app, ["train", "--data", str(data / "data"),
+                                 "--base-model", str(tmp_path / "nope")])
     assert r.exit_code != 0 and "nope: not an encoder folder" in r.output
