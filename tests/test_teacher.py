@@ -71,6 +71,7 @@ def test_tokenizer_splits_ptc_dev_into_the_same_word_pieces_as_minilm(mpnet):
         pieces_b = [mini.id_to_token(int(i)) for i in b.ids]
         assert pieces_a == pieces_b, d.id
         assert np.array_equal(a.offsets, b.offsets), d.id
+        assert np.array_equal(a.ids, b.ids + 4), d.id  # MPNet's vocabulary: <s> <pad> </s> <unk>, BERT's
         n += len(pieces_a)
     assert n > 10_000
     # only the special tokens and the ids differ: MPNet's <s> </s> <pad> against MiniLM's [CLS] [SEP] [PAD]
