@@ -18,6 +18,7 @@ from tokenizers import Tokenizer
 
 from propscope.detect.core import DetectorConfig, DetectorCore, Heads
 from propscope.detect.lexical import LexicalModel
+from propscope.detect.windows import special_ids as windows_special_ids
 from propscope.evaluate import evaluate_docs
 from propscope.ptc import load_split
 from propscope.techniques import TECHNIQUES
@@ -116,16 +117,11 @@ def load_tokenizer(base: Path) -> Tokenizer:
 
 
 def special_ids(tok: Tokenizer) -> tuple[int, int, int]:
-    """(CLS, SEP, PAD) ids: the first two from the tokenizer's post-processor ([CLS]/[SEP] for BERT, <s>/</s>
-    for MPNet, whose vocabulary also lists an unused [CLS])."""
-    pair = tok.encode("", add_special_tokens=True).ids[:2]
-    if len(pair) != 2:
-        raise SystemExit("the tokenizer adds no start and end tokens")
-    for name in ("<pad>", "[PAD]"):
-        i = tok.token_to_id(name)
-        if i is not None:
-            return pair[0], pair[1], i
-    raise SystemExit("the tokenizer has no <pad> or [PAD] token")
+    """(CLS, SEP, PAD) ids of an encoder's tokenizer (BERT's or MPNet's)."""
+    try:
+        return windows_special_ids(tok)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def _collate(batch: list[WindowExample]) -> tuple[torch.Tensor, ...]:
