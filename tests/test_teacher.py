@@ -79,6 +79,16 @@ def test_tokenizer_splits_ptc_dev_into_the_same_word_pieces_as_minilm(mpnet):
     assert [mini.id_to_token(i) for i in special_ids(mini)] == ["[CLS]", "[SEP]", "[PAD]"]
 
 
+def test_student_ids_map_onto_the_teachers_for_distillation(mpnet):
+    from propscope_train.loop import default_base_model, load_tokenizer, vocab_map
+
+    mini, mp = load_tokenizer(default_base_model()), load_tokenizer(mpnet)
+    idmap = vocab_map(mini, mp)
+    text = "Wake up, America: the globalist elites want you silent!"
+    assert idmap[mini.encode(text).ids].tolist() == mp.encode(text).ids  # [CLS] ... [SEP] -> <s> ... </s>
+    assert idmap[mini.token_to_id("[PAD]")] == mp.token_to_id("<pad>")
+
+
 def test_lower_then_upper_layers_equal_the_whole_encoder(mpnet):
     from propscope_train.model import PropagandaModel
 
@@ -151,3 +161,45 @@ def test_the_cache_is_reused_and_a_damaged_one_is_reported(mpnet, tmp_path, monk
     shutil.copy(mpnet / teacher.MANIFEST, copy / teacher.MANIFEST)
     with pytest.raises(teacher.TeacherError, match="is damaged"):
         teacher.mpnet_path(tmp_path)
+
+
+def test_a_teacher_on_another_encoder_teaches_through_the_id_map(mpnet, tmp_path):
+    from transformers import MPNetConfig, MPNetModel
+
+    from propscope.ptc import load_split
+    from propscope.techniques import TECHNIQUES
+    from propscope_train.data import build_examples
+    from propscope_train.loop import (
+        _collate,
+        default_base_model,
+        load_checkpoint,
+        load_tokenizer,
+        special_ids,
+        teach,
+        vocab_map,
+    )
+    from propscope_train.model import PropagandaModel
+
+    # a one-layer MPNet with the teacher's tokenizer stands in for a trained teacher (same code path)
+    tiny = tmp_path / "tiny-mpnet"
+    torch.manual_seed(0)
+    MPNetModel(MPNetConfig(vocab_size=30527, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=64)).save_pretrained(tiny)
+    shutil.copy(mpnet / "tokenizer.json", tiny / "tokenizer.json")
+    ckpt = tmp_path / "teacher.pt"
+    torch.save(PropagandaModel(tiny, n_techniques=len(TECHNIQUES)).state_dict(), ckpt)
+
+    base = default_base_model()
+    tok = load_tokenizer(base)
+    docs = sorted(load_split(require_ptc() / "dev"), key=lambda d: d.id)[:1]
+    examples, _ = build_examples(docs, tok, TECHNIQUES, window=62, stride=48, special_ids=special_ids(tok))
+    teach(examples, [ckpt], base, torch.device("cpu"), 0.5, teacher_base=tiny)
+    teacher = load_checkpoint(ckpt, tiny, torch.device("cpu"))
+    idmap = torch.from_numpy(vocab_map(tok, load_tokenizer(tiny)))
+    x = examples[0]
+    ids, mask, _, _ = _collate([x])
+    with torch.inference_mode():
+        p = torch.softmax(teacher.si_logits(teacher.hidden(idmap[ids], mask)), -1)[0].numpy()
+    gold = np.eye(3, dtype=np.float32)[np.clip(x.labels, 0, None)]
+    assert np.allclose(x.soft, 0.5 * p + 0.5 * gold, atol=1e-5)
+    assert idmap[ids][0, 0] == 0 and idmap[ids][0, -1] == 2  # <s> ... </s>

@@ -89,6 +89,7 @@ class TrainConfig:
     init_seed: int | None = None
     teachers: list[Path] = field(default_factory=list)  # checkpoints whose mean SI probabilities are taught
     distill_weight: float = 0.5  # share of the teachers' SI probabilities in the SI target (rest: gold)
+    teacher_base: Path | str | None = None  # the teachers' encoder, when not the student's (e.g. "mpnet")
     freeze_embeddings: bool = False  # keep the base model's word embeddings (checkpoints then omit them)
     freeze_layers: int = 0  # also keep the first K encoder layers as they are (with the embeddings)
     cache_lower: bool = False  # run the frozen lower part once per window, keep its outputs (fp16, on disk)
@@ -168,17 +169,40 @@ def checkpoint_state(model: torch.nn.Module, frozen_embeddings: bool) -> dict[st
     return {k: v for k, v in model.state_dict().items() if not (frozen_embeddings and k == FROZEN_KEY)}
 
 
+def vocab_map(student: Tokenizer, teacher: Tokenizer) -> np.ndarray:
+    """Teacher id of each student id, for encoders that split text into the same word pieces under other ids
+    (MiniLM -> MPNet: +4), their start, end and padding tokens mapped onto each other."""
+    out = np.full(student.get_vocab_size(), -1, dtype=np.int64)
+    for piece, i in student.get_vocab().items():
+        j = teacher.token_to_id(piece)
+        if j is not None:
+            out[i] = j
+    for i, j in zip(special_ids(student), special_ids(teacher), strict=True):
+        out[i] = j
+    if (out < 0).any():
+        missing = [student.id_to_token(int(i)) for i in np.nonzero(out < 0)[0][:5]]
+        raise SystemExit(f"the teacher's vocabulary lacks {int((out < 0).sum())} of the student's word "
+                         f"pieces (e.g. {missing}): token-level distillation needs the same word pieces")
+    return out
+
+
 def teach(examples: list[WindowExample], teachers: list[Path], base: Path, device: torch.device,
-          weight: float, batch_size: int = 64) -> None:
-    """Set each window's SI target to ``weight`` x the teachers' mean BIO probabilities + the rest x gold."""
+          weight: float, batch_size: int = 64, teacher_base: Path | None = None) -> None:
+    """Set each window's SI target to ``weight`` x the teachers' mean BIO probabilities + the rest x gold.
+    ``teacher_base``: the teachers' encoder when it is not the student's (same word pieces, e.g. MPNet)."""
     sums = [np.zeros((len(x.ids), 3), dtype=np.float32) for x in examples]
     order = sorted(range(len(examples)), key=lambda k: len(examples[k].ids))
+    idmap = None
+    if teacher_base is not None and Path(teacher_base).resolve() != Path(base).resolve():
+        idmap = torch.from_numpy(vocab_map(load_tokenizer(base), load_tokenizer(Path(teacher_base))))
     for path in teachers:
-        model = load_checkpoint(Path(path), base, device)
+        model = load_checkpoint(Path(path), Path(teacher_base or base), device)
         with torch.inference_mode():
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
                 ids, mask, _, _ = _collate([examples[k] for k in idx])
+                if idmap is not None:
+                    ids = idmap[ids]
                 p = torch.softmax(model.si_logits(model.hidden(ids.to(device), mask.to(device))), -1)
                 p = p.float().cpu().numpy()
                 for r, k in enumerate(idx):
@@ -235,9 +259,10 @@ def _fingerprint(cfg: TrainConfig, base: Path, n_examples: int, total: int) -> d
     """What must not change between a run and its resumption."""
     keys = ("seed", "split_seed", "init_seed", "epochs", "batch_size", "lr", "head_lr", "weight_decay",
             "warmup", "tc_weight", "window", "stride", "layers", "max_train_articles", "max_steps",
-            "average_from", "freeze_embeddings", "freeze_layers", "distill_weight")
-    return {**{k: getattr(cfg, k) for k in keys}, "base_model": base.name, "windows": n_examples,
-            "total_steps": total, "teachers": [str(t) for t in cfg.teachers]}
+            "average_from", "freeze_embeddings", "freeze_layers", "distill_weight", "teacher_base")
+    values = {k: str(v) if isinstance(v, Path) else v for k in keys for v in [getattr(cfg, k)]}
+    return {**values, "base_model": base.name, "windows": n_examples, "total_steps": total,
+            "teachers": [str(t) for t in cfg.teachers]}
 
 
 def _trained(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -333,7 +358,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         run = read_resume(resume_path, run["fingerprint"])
     device = pick_device(cfg.device)
     if cfg.teachers:
-        teach(examples, cfg.teachers, base, device, cfg.distill_weight)
+        teacher_base = resolve_base_model(cfg.teacher_base) if cfg.teacher_base else None
+        teach(examples, cfg.teachers, base, device, cfg.distill_weight, teacher_base=teacher_base)
         cfg.log(f"SI targets: {cfg.distill_weight:g} x the mean of {len(cfg.teachers)} teachers + gold")
     if cfg.init_seed is not None:
         torch.manual_seed(cfg.init_seed)

@@ -86,6 +86,9 @@ def train(
     teacher: Annotated[list[Path] | None, typer.Option(
         help="Checkpoint of a trained model to distil span identification from (repeatable: their mean "
              "probabilities are taught).")] = None,
+    teacher_base: Annotated[str | None, typer.Option(
+        help="The teachers' encoder when it is not the student's: 'mpnet' or a folder (same word pieces).")
+    ] = None,
     distill_weight: Annotated[float, typer.Option(
         help="Share of the teachers' probabilities in the span target (the rest is the gold labels).")] = 0.5,
     freeze_embeddings: Annotated[bool, typer.Option(
@@ -132,7 +135,7 @@ def train(
                       freeze_embeddings=freeze_embeddings, split_seed=split_seed, device=device,
                       freeze_layers=freeze_layers, cache_lower=cache_lower, cache_dir=cache_dir,
                       save_every=save_every, resume=resume, stop_after_minutes=stop_after_minutes,
-                      eval_epochs=evaluate_epochs, log=err.print)
+                      eval_epochs=evaluate_epochs, teacher_base=teacher_base, log=err.print)
     run_training(cfg)
 
 
