@@ -112,6 +112,9 @@ def train(
     stop_after_minutes: Annotated[float | None, typer.Option(
         help="Save the run to OUT/resume.pt and stop after this many minutes of training; go on with "
              "--resume.")] = None,
+    export: Annotated[bool, typer.Option(
+        help="Write the int8 ONNX model folder; --no-export keeps only OUT/run.json (and --checkpoint), "
+             "e.g. for a teacher.")] = True,
     evaluate_epochs: Annotated[bool, typer.Option(
         help="Score dev after every epoch (for the log only; slow with a large encoder on a CPU).")] = True,
 ) -> None:
@@ -135,7 +138,8 @@ def train(
                       freeze_embeddings=freeze_embeddings, split_seed=split_seed, device=device,
                       freeze_layers=freeze_layers, cache_lower=cache_lower, cache_dir=cache_dir,
                       save_every=save_every, resume=resume, stop_after_minutes=stop_after_minutes,
-                      eval_epochs=evaluate_epochs, teacher_base=teacher_base, log=err.print)
+                      eval_epochs=evaluate_epochs, teacher_base=teacher_base, export=export,
+                      log=err.print)
     run_training(cfg)
 
 
