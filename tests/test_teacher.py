@@ -203,3 +203,20 @@ def test_a_teacher_on_another_encoder_teaches_through_the_id_map(mpnet, tmp_path
     gold = np.eye(3, dtype=np.float32)[np.clip(x.labels, 0, None)]
     assert np.allclose(x.soft, 0.5 * p + 0.5 * gold, atol=1e-5)
     assert idmap[ids][0, 0] == 0 and idmap[ids][0, -1] == 2  # <s> ... </s>
+
+
+def test_the_two_head_model_trains_on_mpnet_with_cached_lower_layers(mpnet, tmp_path):
+    from test_training import _subset
+
+    from propscope.detect.features import N_FEATURES
+    from propscope_train.loop import TrainConfig, resolve_base_model, train
+
+    assert resolve_base_model("mpnet") == mpnet
+    _subset(require_ptc() / "train", tmp_path / "data" / "train", 2)
+    r = train(TrainConfig(data=tmp_path / "data", out=tmp_path / "t", base_model="mpnet", epochs=1,
+                          max_steps=2, batch_size=4, window=62, stride=48, threads=2, lexical=False,
+                          export=False, eval_epochs=False, freeze_layers=10, cache_lower=True,
+                          log=lambda m: None))
+    assert r.config["base_model"] == mpnet.name and r.config["history"][-1]["step"] == 2
+    assert r.model.si.in_features == 768 and r.model.tc1.in_features == 4 * 768 + N_FEATURES
+    assert (tmp_path / "t" / "run.json").is_file() and any((tmp_path / "t" / "lower-cache").glob("*.npy"))
