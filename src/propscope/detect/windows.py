@@ -35,6 +35,19 @@ def encode(tokenizer, texts: Sequence[str]) -> list[Encoded]:
     return out
 
 
+def special_ids(tokenizer) -> tuple[int, int, int]:
+    """(CLS, SEP, PAD) ids: the first two from the tokenizer's post-processor ([CLS]/[SEP] for BERT, <s>/</s>
+    for MPNet, whose vocabulary also lists an unused [CLS]), PAD from <pad> or [PAD]."""
+    pair = tokenizer.encode("", add_special_tokens=True).ids[:2]
+    if len(pair) != 2:
+        raise ValueError("the tokenizer adds no start and end tokens")
+    for name in ("<pad>", "[PAD]"):
+        i = tokenizer.token_to_id(name)
+        if i is not None:
+            return pair[0], pair[1], i
+    raise ValueError("the tokenizer has no <pad> or [PAD] token")
+
+
 @dataclass(frozen=True)
 class Window:
     """Tokens ``[start, end)`` of one article, and the part ``[keep_start, keep_end)`` whose outputs
