@@ -64,7 +64,11 @@ def test_rate_limit_per_host_seen_by_the_server(site: NewsSite) -> None:
     times = [h.time for h in site.hits]
     assert site.paths() == ["/robots.txt", "/news/1", "/news/3", "/news/4"]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.085, gaps  # 10 requests/s: starts at least 0.1 s apart (server-side clock)
+    # 10 requests/s: the client starts requests 0.1 s apart. The server's clock sees arrivals with some
+    # scheduling jitter (under load a late arrival shortens the gap after it), so each gap gets a wide margin
+    # and the whole run a narrow one; without a limit the gaps on loopback are a few milliseconds.
+    assert min(gaps) >= 0.05, gaps
+    assert times[-1] - times[0] >= 0.27, gaps
 
 
 def test_rate_limiter_is_per_host() -> None:
