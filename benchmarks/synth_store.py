@@ -95,7 +95,8 @@ def main() -> None:
                 found.append((words[i][0], words[j][1], rng.choices(range(14), WEIGHTS)[0],
                               round(rng.uniform(0.3, 0.99), 4)))
             found.sort()
-            scored = score_sentences(text, [(s, e, c) for s, e, _, c in found])
+            triples = [(s, e, c) for s, e, _, c in found]
+            scored = score_sentences(text, triples)
             published = date.fromordinal(start_day + rng.randrange(7 * 365))
             arts.append({"id": aid, "url": f"https://outlet{(aid % 40) + 1:02d}.example/a/{aid}",
                          "content_hash": content_hash(text), "outlet_id": (aid % 40) + 1,
@@ -108,7 +109,7 @@ def main() -> None:
             for _, _, t, _ in found:
                 per_tech[t] += 1
             ans.append({"id": aid, "article_id": aid, "model": "synthetic (no model)", "current": True,
-                        "score": article_score(scored), "n_spans": len(found), "created_at": now,
+                        "score": article_score(text, triples), "n_spans": len(found), "created_at": now,
                         **dict(zip(N_TECH, per_tech, strict=True))})
             for s, e, t, c in found:
                 sps.append({"id": sid, "analysis_id": aid, "start": s, "end": e, "technique": t,
