@@ -30,6 +30,8 @@ from propscope.corpus.store import (  # noqa: E402
     analyses,
     article_texts,
     articles,
+    confidence_counts,
+    confidence_rows,
     open_store,
     outlets,
     sentences,
@@ -78,7 +80,7 @@ def main() -> None:
     now = datetime.now().replace(microsecond=0)
     sid = nid = 1
     for first in range(0, args.articles, args.batch):
-        arts, ans, sps, sens, fts = [], [], [], [], []
+        arts, ans, sps, sens, fts, bands = [], [], [], [], [], []
         for aid in range(first + 1, min(args.articles, first + args.batch) + 1):
             k = rng.randrange(len(texts))
             title, _, body = texts[k].partition("\n")
@@ -111,6 +113,7 @@ def main() -> None:
             ans.append({"id": aid, "article_id": aid, "model": "synthetic (no model)", "current": True,
                         "score": article_score(text, triples), "n_spans": len(found), "created_at": now,
                         **dict(zip(N_TECH, per_tech, strict=True))})
+            bands += confidence_rows(aid, [(t, c) for _, _, t, c in found])
             for s, e, t, c in found:
                 sps.append({"id": sid, "analysis_id": aid, "start": s, "end": e, "technique": t,
                             "confidence": c})
@@ -126,6 +129,8 @@ def main() -> None:
             conn.exec_driver_sql("INSERT INTO articles_fts(rowid, text) VALUES (?, ?)", fts)
             conn.execute(analyses.insert(), ans)
             conn.execute(spans.insert(), sps)
+            if bands:
+                conn.execute(confidence_counts.insert(), bands)
             conn.execute(sentences.insert(), sens)
         done = first + len(arts)
         print(f"\r{done:,} articles, {n_spans:,} spans, {time.perf_counter() - t0:.0f} s", end="",

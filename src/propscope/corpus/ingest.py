@@ -271,6 +271,9 @@ def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now
                 for s in analysis.spans
             ],
         )
+        bands = S.confidence_rows(an_id, [(_TECH_ID[s.technique], s.confidence) for s in analysis.spans])
+        if bands:
+            conn.execute(S.confidence_counts.insert(), bands)
     if analysis.sentences:
         conn.execute(
             S.sentences.insert(),

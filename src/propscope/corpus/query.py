@@ -27,6 +27,11 @@ BY_KEYS = ("outlet", "orientation", "technique", "day", "week", "month", "year")
 UNKNOWN = "(unknown)"
 
 a_, an_, o_, sp_, t_ = S.articles, S.analyses, S.outlets, S.spans, S.article_texts
+cc_ = S.confidence_counts
+
+USE_BANDS = True
+"""Read ``confidence_counts`` for a minimum confidence on a band boundary; False: always the spans (the two
+give the same numbers; tests compare them)."""
 
 
 class Rows(list[T], Generic[T]):
@@ -154,15 +159,37 @@ def article_where(conn: Connection, f: Filters, *, lists: bool = False) -> list[
     if f.words:
         out.append(_words_clause(conn, f.words))
     if lists and f.techniques:
-        if f.min_confidence is None:
-            out.append(sa.or_(*[an_.c[S.N_TECH[TECHNIQUES.index(t)]] > 0 for t in f.techniques]))
+        band = _band(f)
+        cols = [S.N_TECH[TECHNIQUES.index(t)] for t in f.techniques]
+        if band == 0:
+            out.append(sa.or_(*[an_.c[c] > 0 for c in cols]))
+        elif band is not None:
+            out.append(sa.exists().where(cc_.c.analysis_id == an_.c.id, cc_.c.band == band,
+                                         sa.or_(*[cc_.c[c] > 0 for c in cols])))
         else:
             out.append(sa.exists().where(sp_.c.analysis_id == an_.c.id, *_span_clause(f)))
     return out
 
 
+def _band(f: Filters) -> int | None:
+    """Where the per-technique counts of ``f``'s spans come from: 0 (every span: the counts of
+    ``analyses``), a band of ``confidence_counts`` (a minimum confidence on a band boundary), or None (any
+    other minimum: the spans themselves)."""
+    if f.min_confidence is None:
+        return 0
+    return S.band_of(f.min_confidence) if USE_BANDS else None
+
+
 def _base_from() -> sa.FromClause:
     return a_.join(an_, an_.c.article_id == a_.c.id).outerjoin(o_, o_.c.id == a_.c.outlet_id)
+
+
+def _counts_from(band: int) -> tuple[sa.FromClause, sa.TableClause | sa.Table]:
+    """The FROM of statistics over ``band`` (see ``_band``), and the table holding the per-technique span
+    counts (``n_spans``, ``n_tech_*``; NULL where an analysis has no span in the band)."""
+    if band == 0:
+        return _base_from(), an_
+    return _base_from().outerjoin(cc_, sa.and_(cc_.c.analysis_id == an_.c.id, cc_.c.band == band)), cc_
 
 
 # --- stats ----------------------------------------------------------------------------------------
@@ -225,20 +252,21 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
     where = article_where(conn, f)
     tech_ids = sorted(TECHNIQUES.index(t) for t in (f.techniques or TECHNIQUES))
     per_tech = "technique" in by
-    fast = f.min_confidence is None  # per-technique counts of `analyses` instead of every span
+    band = _band(f)
+    fast = band is not None  # per-technique counts of `analyses` or `confidence_counts`, not every span
 
     base = ["articles", "words", "score_sum", "scored"]
     aggs: list[sa.ColumnElement[Any]] = [
         sa.func.count(), sa.func.sum(a_.c.words), sa.func.sum(an_.c.score), sa.func.count(an_.c.score)]
-    frm = _base_from()
+    frm, counts = _counts_from(band) if band is not None else (_base_from(), an_)
     if fast and per_tech:
         for i in tech_ids:
-            col = an_.c[S.N_TECH[i]]
+            col = counts.c[S.N_TECH[i]]
             aggs += [sa.func.sum(col), sa.func.sum(sa.case((col > 0, 1), else_=0))]
     elif not per_tech:
         if fast:
             n_col: sa.ColumnElement[Any] = (
-                an_.c.n_spans if not f.techniques else sum_cols([an_.c[S.N_TECH[i]] for i in tech_ids]))
+                counts.c.n_spans if not f.techniques else sum_cols([counts.c[S.N_TECH[i]] for i in tech_ids]))
         else:
             sub = (sa.select(sp_.c.analysis_id, sa.func.count().label("n")).where(*_span_clause(f))
                    .group_by(sp_.c.analysis_id).subquery())
@@ -308,6 +336,7 @@ def _stat_row(
     for b in by:
         row[b] = technique if b == "technique" else next(ki)
     arts, words = int(g["articles"]), int(g["words"])
+    n_spans, n_with = int(n_spans), int(n_with)  # PostgreSQL sums counts as numeric (Decimal)
     row.update(
         articles=arts,
         articles_with=int(n_with),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import PropscopeError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the store schema this propscope writes; older stores are migrated forward on open."""
 
 DB_ENV = "PROPSCOPE_DB"
@@ -105,6 +105,23 @@ spans = sa.Table(
     sa.Column("confidence", sa.Float, nullable=False),
     sa.Index("ix_spans_analysis_technique", "analysis_id", "technique", "confidence"),
 )
+
+BANDS = 20
+"""Confidence bands of ``confidence_counts``: band ``b`` counts the spans with confidence >= ``b / BANDS``
+(0.05, 0.10, ... 1.0), so that statistics with such a minimum confidence read one row per article
+(version 4)."""
+
+confidence_counts = sa.Table(
+    "confidence_counts",
+    METADATA,
+    sa.Column("analysis_id", sa.Integer, sa.ForeignKey("analyses.id", ondelete="CASCADE"), primary_key=True,
+              autoincrement=False),
+    sa.Column("band", sa.SmallInteger, primary_key=True, autoincrement=False),  # 1 .. BANDS
+    sa.Column("n_spans", sa.Integer, nullable=False),  # spans with confidence >= band / BANDS
+    *[sa.Column(c, sa.Integer, nullable=False) for c in N_TECH],  # the same per technique
+    sqlite_with_rowid=False,
+)
+"""One row per analysis and band with at least one span at that confidence; no row means no such span."""
 
 sentences = sa.Table(
     "sentences",
@@ -202,6 +219,52 @@ def _fts_postgres(conn: Connection) -> None:
         f"CREATE INDEX IF NOT EXISTS ix_articles_fts ON article_texts USING gin ({PG_FTS_EXPR})")
 
 
+def band_of(min_confidence: float) -> int | None:
+    """The band ``b`` with ``b / BANDS == min_confidence`` exactly (0 .. BANDS), None between bands."""
+    b = round(min_confidence * BANDS)
+    return b if b / BANDS == min_confidence else None
+
+
+def confidence_rows(analysis_id: int, spans_: Iterable[tuple[int, float]]) -> list[dict[str, int]]:
+    """The ``confidence_counts`` rows of an analysis from its spans' ``(technique index, confidence)``."""
+    hist = [[0] * (BANDS + 1) for _ in N_TECH]  # hist[t][b]: spans of t whose highest band reached is b
+    for t, c in spans_:
+        b = min(BANDS, max(0, int(c * BANDS)))
+        while b < BANDS and c >= (b + 1) / BANDS:  # c * BANDS may round across a boundary: compare as SQL
+            b += 1
+        while b > 0 and c < b / BANDS:
+            b -= 1
+        hist[t][b] += 1
+    rows = []
+    above = [0] * len(N_TECH)
+    for b in range(BANDS, 0, -1):
+        for t in range(len(N_TECH)):
+            above[t] += hist[t][b]
+        if any(above):
+            rows.append({"analysis_id": analysis_id, "band": b, "n_spans": sum(above),
+                         **dict(zip(N_TECH, above, strict=True))})
+    return rows
+
+
+def fill_confidence_counts(conn: Connection, *, chunk: int = 5000) -> int:
+    """Rewrite ``confidence_counts`` from the spans of every analysis, ``chunk`` analyses at a time;
+    returns the number of rows written."""
+    conn.execute(confidence_counts.delete())
+    top = conn.execute(sa.select(sa.func.max(analyses.c.id))).scalar() or 0
+    written = 0
+    for lo in range(0, top, chunk):
+        q = (sa.select(spans.c.analysis_id, spans.c.technique, spans.c.confidence)
+             .where(spans.c.analysis_id > lo, spans.c.analysis_id <= lo + chunk))
+        per: dict[int, list[tuple[int, float]]] = {}
+        for an_id, t, c in conn.execute(q):
+            per.setdefault(an_id, []).append((t, c))
+        rows = [r for an_id, pairs in per.items() for r in confidence_rows(an_id, pairs)]
+        if rows:
+            conn.execute(confidence_counts.insert(), rows)
+            written += len(rows)
+    return written
+
+
 def _create_extras(conn: Connection) -> None:
     """What ``METADATA`` cannot declare: the full-text index of each dialect."""
     if conn.dialect.name == "sqlite":
@@ -249,9 +312,17 @@ def _migrate_2_to_3(conn: Connection) -> None:
         table.create(conn)
 
 
+def _migrate_3_to_4(conn: Connection) -> None:
+    """Version 4: ``confidence_counts`` (spans per technique from each confidence band on, per analysis),
+    filled from the spans of every analysis kept."""
+    confidence_counts.create(conn)
+    fill_confidence_counts(conn)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _migrate_1_to_2),
     (3, _migrate_2_to_3),
+    (4, _migrate_3_to_4),
 ]
 """Forward-only steps: ``(version reached, function run inside one transaction)``, in order."""
 
