@@ -90,6 +90,8 @@ QUERIES: list[tuple[str, str, dict]] = [
     ("stats --by outlet", "stats", {"by": ["outlet"]}),
     ("stats --by month", "stats", {"by": ["month"]}),
     ("stats --by orientation --by technique", "stats", {"by": ["orientation", "technique"]}),
+    ("stats --by month --by technique", "stats", {"by": ["month", "technique"]}),
+    ("stats --by outlet --by technique", "stats", {"by": ["outlet", "technique"]}),
     ("stats --by week --technique loaded --min-confidence 0.8", "stats",
      {"by": ["week"], "f": {"techniques": ["loaded"], "min_confidence": 0.8}}),
     ("stats --by technique --from 2020-01 --to 2020-06 --orientation left", "stats",

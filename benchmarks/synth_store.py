@@ -36,6 +36,7 @@ from propscope.corpus.store import (  # noqa: E402
     outlets,
     sentences,
     spans,
+    update_daily,
 )
 from propscope.detect.scores import article_score, score_sentences  # noqa: E402
 from propscope.techniques import TECHNIQUES  # noqa: E402
@@ -136,6 +137,7 @@ def main() -> None:
         print(f"\r{done:,} articles, {n_spans:,} spans, {time.perf_counter() - t0:.0f} s", end="",
               file=sys.stderr)
     with store.write() as conn:
+        update_daily(conn, None, 1)
         conn.exec_driver_sql("ANALYZE")
     store.close()
     size = sum(p.stat().st_size for p in out.parent.glob(out.name + "*"))

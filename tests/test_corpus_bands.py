@@ -14,7 +14,16 @@ from corpus_fixtures import pg_cluster, store_target  # noqa: F401  (fixtures)
 from propscope import Article, Corpus
 from propscope.corpus import Filters
 from propscope.corpus import query as Q
-from propscope.corpus.store import BANDS, N_TECH, band_of, confidence_counts, confidence_rows, spans
+from propscope.corpus.store import (
+    BANDS,
+    N_TECH,
+    _daily_select,
+    band_of,
+    confidence_counts,
+    confidence_rows,
+    daily_counts,
+    spans,
+)
 from propscope.detect.base import SpanPrediction
 from propscope.techniques import TECHNIQUES
 
@@ -73,9 +82,10 @@ def corpus(store_target):  # noqa: F811
 
 
 def scan(monkeypatch: pytest.MonkeyPatch, fn):  # type: ignore[no-untyped-def]
-    """``fn()`` computed from the spans themselves (the bands switched off)."""
+    """``fn()`` computed from one row per article and the spans themselves (no daily counts, no bands)."""
     with monkeypatch.context() as m:
         m.setattr(Q, "USE_BANDS", False)
+        m.setattr(Q, "USE_DAILY", False)
         return fn()
 
 
@@ -197,3 +207,49 @@ def test_copies_and_reanalyze_keep_the_counts_in_step(corpus, monkeypatch):
     assert {an for an, _ in got} <= current  # the rows of dropped analyses went with them
     for by in BYS:
         assert same(corpus.stats(f, by=by), scan(monkeypatch, lambda by=by: corpus.stats(f, by=by)))
+
+
+def daily_now(conn: sa.Connection) -> dict[tuple[str, int], tuple]:
+    """``daily_counts`` as stored (groups left at 0 articles dropped; score sums to 9 decimals)."""
+    return {(r[0], r[1]): (*r[2:4], round(r[4], 9), *r[5:]) for r in conn.execute(sa.select(daily_counts))
+            if r.articles}
+
+
+def daily_recount(conn: sa.Connection) -> dict[tuple[str, int], tuple]:
+    return {(r[0], r[1]): (*r[2:4], round(r[4], 9), *r[5:]) for r in conn.execute(_daily_select(conn))}
+
+
+DAILY_FILTERS = [*FILTERS[:4], {"techniques": ["doubt"]}, {"date_to": "2020-06"},
+                 {"orientations": ["left"]}, {"date_from": "2020-11-15"}]
+
+
+def check_daily(corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    with corpus.store.read() as conn:
+        assert daily_now(conn) == daily_recount(conn)
+    for extra in DAILY_FILTERS:
+        f = Filters.parse(**extra)
+        for by in [*BYS, ("day",), ("year", "outlet"), ("month", "orientation", "technique")]:
+            got = corpus.stats(f, by=by)
+            assert same(got, scan(monkeypatch, lambda f=f, by=by: corpus.stats(f, by=by))), (extra, by)
+
+
+def test_daily_counts_give_the_per_article_numbers(corpus, monkeypatch):
+    """Statistics without words or a minimum confidence read ``daily_counts``: the same numbers as one row
+    per article, also after copies, reanalyze and --drop-old."""
+    calls: list[int] = []
+    daily_query = Q._daily_query
+    monkeypatch.setattr(Q, "_daily_query", lambda *a: calls.append(1) or daily_query(*a))
+    corpus.stats(Filters.parse(techniques=["doubt"], date_from="2020-02"), by=["outlet"])
+    corpus.stats(by=["month", "technique"])
+    assert len(calls) == 2  # the daily counts answered
+    corpus.stats(Filters.parse(words="radical"), by=["month"])
+    corpus.stats(Filters.parse(techniques=["doubt", "slogans"]))  # articles with either: per article
+    assert len(calls) == 2
+    check_daily(corpus, monkeypatch)
+    first = random_articles(4)
+    copies = [a.model_copy(update={"url": f"https://copy.example/{a.id}", "id": f"c{a.id}"}) for a in first]
+    corpus.ingest(copies, detector=RandomDetector("must not run", seed=99))
+    corpus.reanalyze(detector=RandomDetector("random 2", seed=5), filters=Filters.parse(outlets=["beta.org"]))
+    check_daily(corpus, monkeypatch)
+    corpus.reanalyze(detector=RandomDetector("random 3", seed=6), drop_old=True)
+    check_daily(corpus, monkeypatch)

@@ -187,18 +187,22 @@ def test_a_version_3_store_gets_confidence_counts_from_its_spans(
         assert rows[4] == (5, 3, 2) and rows[10] == (4, 2, 2) and rows[11] == (3, 1, 2)
         assert rows[18] == (2, 1, 1) and rows[19] == (1, 0, 1) and rows[20] == (1, 0, 1)
         assert sorted(rows) == list(range(1, 21))
-        for m in (0.5, 0.55, 0.56, 1.0):
+        for m in (None, 0.5, 0.55, 0.56, 1.0):
             f = Filters.parse(min_confidence=m)
-            fast = corpus.stats(f, by=["technique"])
-            monkeypatch.setattr(Q, "USE_BANDS", False)
-            assert fast == corpus.stats(f, by=["technique"])
-            monkeypatch.setattr(Q, "USE_BANDS", True)
+            for by in (["technique"], ["outlet", "month"]):
+                fast = corpus.stats(f, by=by)
+                with monkeypatch.context() as mp:
+                    mp.setattr(Q, "USE_BANDS", False)
+                    mp.setattr(Q, "USE_DAILY", False)
+                    assert fast == corpus.stats(f, by=by)
         at = corpus.stats(Filters.parse(min_confidence=0.55), by=["technique"])
         got = {r["technique"]: r["spans"] for r in at}
         assert got["Name_Calling,Labeling"] == 1 and got["Bandwagon,Reductio_ad_hitlerum"] == 2  # 9 and 2
         new = Article(id="n", text="New story\n\nThe terrorist returned.", url="https://old.example/2")
         r = corpus.ingest([new], detector=FakeDetector())
         assert r.added == 1
+        assert [(x["month"], x["articles"], x["spans"]) for x in corpus.stats(by=["month"])] == [
+            ("(unknown)", 1, 1), ("2019-05", 1, 6)]  # from daily_counts: the migration's and the ingest's
         with corpus.store.read() as conn:
             n = conn.exec_driver_sql("SELECT count(DISTINCT analysis_id) FROM confidence_counts").scalar()
         assert n == 2

@@ -29,9 +29,14 @@ UNKNOWN = "(unknown)"
 a_, an_, o_, sp_, t_ = S.articles, S.analyses, S.outlets, S.spans, S.article_texts
 cc_ = S.confidence_counts
 
+dc_ = S.daily_counts
+
 USE_BANDS = True
 """Read ``confidence_counts`` for a minimum confidence on a band boundary; False: always the spans (the two
 give the same numbers; tests compare them)."""
+
+USE_DAILY = True
+"""Read ``daily_counts`` for statistics it can answer; False: always one row per article (tests compare)."""
 
 
 class Rows(list[T], Generic[T]):
@@ -151,11 +156,7 @@ def article_where(conn: Connection, f: Filters, *, lists: bool = False) -> list[
         out.append(a_.c.published_date >= f.date_from)
     if f.date_to:
         out.append(a_.c.published_date <= f.date_to)
-    if f.outlets:
-        low = [x.lower() for x in f.outlets]
-        out.append(sa.or_(sa.func.lower(o_.c.name).in_(low), sa.func.lower(o_.c.domain).in_(low)))
-    if f.orientations:
-        out.append(sa.func.lower(o_.c.orientation).in_([x.lower() for x in f.orientations]))
+    out += _outlet_where(f)
     if f.words:
         out.append(_words_clause(conn, f.words))
     if lists and f.techniques:
@@ -168,6 +169,17 @@ def article_where(conn: Connection, f: Filters, *, lists: bool = False) -> list[
                                          sa.or_(*[cc_.c[c] > 0 for c in cols])))
         else:
             out.append(sa.exists().where(sp_.c.analysis_id == an_.c.id, *_span_clause(f)))
+    return out
+
+
+def _outlet_where(f: Filters) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions on the outlet (o_) for ``f``'s outlets and orientations."""
+    out = []
+    if f.outlets:
+        low = [x.lower() for x in f.outlets]
+        out.append(sa.or_(sa.func.lower(o_.c.name).in_(low), sa.func.lower(o_.c.domain).in_(low)))
+    if f.orientations:
+        out.append(sa.func.lower(o_.c.orientation).in_([x.lower() for x in f.orientations]))
     return out
 
 
@@ -248,14 +260,55 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
     if len([b for b in by if b in _TIME]) > 1:
         raise ValueError("--by: give at most one of day, week, month, year")
     keys = _key_columns(by, conn.dialect.name)
-    kcols = [c for _, c in keys]
-    where = article_where(conn, f)
     tech_ids = sorted(TECHNIQUES.index(t) for t in (f.techniques or TECHNIQUES))
     per_tech = "technique" in by
     band = _band(f)
     fast = band is not None  # per-technique counts of `analyses` or `confidence_counts`, not every span
+    if band == 0 and USE_DAILY and not f.words and (per_tech or len(f.techniques) <= 1):
+        keys = _daily_keys(by)
+        q = _daily_query(f, keys, tech_ids, per_tech)
+    else:
+        q = _article_query(conn, f, keys, tech_ids, per_tech, band)
+    return _stats_rows(conn.execute(q), by, keys, tech_ids, per_tech, fast, f, conn)
 
-    base = ["articles", "words", "score_sum", "scored"]
+
+def _daily_keys(by: Sequence[str]) -> list[tuple[str, sa.ColumnElement[Any]]]:
+    day = sa.func.nullif(dc_.c.day, "")
+    return [(b, o_.c.name if b == "outlet" else o_.c.orientation if b == "orientation" else day)
+            for b in by if b != "technique"]
+
+
+def _daily_query(f: Filters, keys: list[tuple[str, sa.ColumnElement[Any]]], tech_ids: list[int],
+                 per_tech: bool) -> sa.Select[Any]:
+    """Statistics from ``daily_counts``: filters on dates, outlets, orientation and at most one technique
+    (without ``per_tech``), no words, no minimum confidence."""
+    kcols = [c for _, c in keys]
+    where: list[sa.ColumnElement[bool]] = []
+    if f.date_from:
+        where.append(dc_.c.day >= f.date_from.isoformat())
+    if f.date_to:
+        where += [dc_.c.day <= f.date_to.isoformat(), dc_.c.day != ""]
+    where += _outlet_where(f)
+    aggs: list[sa.ColumnElement[Any]] = [sa.func.sum(dc_.c[c]) for c in ("articles", "words", "score_sum",
+                                                                           "scored")]
+    if per_tech:
+        for i in tech_ids:
+            aggs += [sa.func.sum(dc_.c[S.N_TECH[i]]), sa.func.sum(dc_.c[S.W_TECH[i]])]
+    elif f.techniques:
+        aggs += [sa.func.sum(dc_.c[S.N_TECH[tech_ids[0]]]), sa.func.sum(dc_.c[S.W_TECH[tech_ids[0]]])]
+    else:
+        aggs += [sa.func.sum(dc_.c.n_spans), sa.func.sum(dc_.c.with_spans)]
+    q = sa.select(*kcols, *aggs).select_from(dc_.outerjoin(o_, o_.c.id == dc_.c.outlet_id)).where(*where)
+    # groups may be left at 0 articles; without groups, one row (of zeros when nothing is selected)
+    return q.group_by(*kcols).having(sa.func.sum(dc_.c.articles) > 0) if kcols else q
+
+
+def _article_query(conn: Connection, f: Filters, keys: list[tuple[str, sa.ColumnElement[Any]]],
+                   tech_ids: list[int], per_tech: bool, band: int | None) -> sa.Select[Any]:
+    """Statistics from one row per article (its current analysis), with the span counts of ``band``."""
+    kcols = [c for _, c in keys]
+    where = article_where(conn, f)
+    fast = band is not None
     aggs: list[sa.ColumnElement[Any]] = [
         sa.func.count(), sa.func.sum(a_.c.words), sa.func.sum(an_.c.score), sa.func.count(an_.c.score)]
     frm, counts = _counts_from(band) if band is not None else (_base_from(), an_)
@@ -273,11 +326,16 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
             n_col = sa.func.coalesce(sub.c.n, 0)
             frm = frm.outerjoin(sub, sub.c.analysis_id == an_.c.id)
         aggs += [sa.func.sum(n_col), sa.func.sum(sa.case((n_col > 0, 1), else_=0))]
-    q = sa.select(*kcols, *aggs).select_from(frm).where(*where).group_by(*kcols)
+    return sa.select(*kcols, *aggs).select_from(frm).where(*where).group_by(*kcols)
 
+
+def _stats_rows(result: Any, by: Sequence[str], keys: list[tuple[str, Any]], tech_ids: list[int],
+                per_tech: bool, fast: bool, f: Filters, conn: Connection) -> Rows[dict[str, Any]]:
+    kcols = [c for _, c in keys]
+    base = ["articles", "words", "score_sum", "scored"]
     groups: dict[tuple[str, ...], dict[str, float]] = {}
     per: dict[tuple[tuple[str, ...], int], list[int]] = {}
-    for row in conn.execute(q):
+    for row in result:
         k = _key(row, keys)
         vals = row[len(kcols):]
         g = groups.setdefault(k, dict.fromkeys((*base, "spans", "with"), 0))
@@ -302,7 +360,7 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
         q = (
             sa.select(*kcols, sp_.c.technique, sa.func.count(), sa.func.count(sa.distinct(sp_.c.analysis_id)))
             .select_from(_base_from().join(sp_, sp_.c.analysis_id == an_.c.id))
-            .where(*where, *_span_clause(f))
+            .where(*article_where(conn, f), *_span_clause(f))
             .group_by(*kcols, sp_.c.technique)
         )
         for row in conn.execute(q):

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -122,6 +123,27 @@ confidence_counts = sa.Table(
     sqlite_with_rowid=False,
 )
 """One row per analysis and band with at least one span at that confidence; no row means no such span."""
+
+W_TECH = [f"with_tech_{i}" for i in range(14)]
+"""Columns of ``daily_counts``: articles with at least one span of each technique (version 4)."""
+
+daily_counts = sa.Table(
+    "daily_counts",
+    METADATA,
+    sa.Column("day", sa.String(10), primary_key=True),  # published_date as YYYY-MM-DD; '' when unknown
+    sa.Column("outlet_id", sa.Integer, primary_key=True, autoincrement=False),  # 0: no outlet
+    sa.Column("articles", sa.Integer, nullable=False),
+    sa.Column("words", sa.Integer, nullable=False),
+    sa.Column("score_sum", sa.Float, nullable=False),
+    sa.Column("scored", sa.Integer, nullable=False),  # articles with a score
+    sa.Column("n_spans", sa.Integer, nullable=False),
+    sa.Column("with_spans", sa.Integer, nullable=False),  # articles with at least one span
+    *[sa.Column(c, sa.Integer, nullable=False) for c in N_TECH],
+    *[sa.Column(c, sa.Integer, nullable=False) for c in W_TECH],
+)
+"""The current analyses summed per publication day and outlet, so that statistics without a keyword or a
+confidence filter read one row per day and outlet instead of one per article (version 4). Kept by
+``update_daily`` wherever an analysis becomes or stops being current; a group may be left at 0 articles."""
 
 sentences = sa.Table(
     "sentences",
@@ -265,6 +287,55 @@ def fill_confidence_counts(conn: Connection, *, chunk: int = 5000) -> int:
     return written
 
 
+def _daily_select(conn: Connection) -> sa.Select[Any]:
+    """Current analyses summed per (day, outlet) in ``daily_counts``'s column order."""
+    if conn.dialect.name == "postgresql":
+        day: sa.ColumnElement[Any] = sa.func.to_char(articles.c.published_date, "YYYY-MM-DD")
+    else:
+        day = sa.cast(articles.c.published_date, sa.String)  # SQLite keeps a Date as YYYY-MM-DD text
+    an = analyses.c
+
+    def has(col: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.sum(sa.case((col > 0, 1), else_=0))
+
+    day_key = sa.func.coalesce(day, "").label("day")
+    outlet_key = sa.func.coalesce(articles.c.outlet_id, 0).label("outlet_id")
+    return (
+        sa.select(day_key, outlet_key, sa.func.count(), sa.func.sum(articles.c.words),
+                  sa.func.coalesce(sa.func.sum(an.score), 0.0), sa.func.count(an.score),
+                  sa.func.sum(an.n_spans), has(an.n_spans), *[sa.func.sum(an[c]) for c in N_TECH],
+                  *[has(an[c]) for c in N_TECH])
+        .select_from(articles.join(analyses, an.article_id == articles.c.id))
+        .where(an.current.is_(True))
+        .group_by(day_key, outlet_key)
+    )
+
+
+def update_daily(conn: Connection, article_ids: Iterable[int] | None, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) the current analyses of ``article_ids`` (None: all) to or from
+    ``daily_counts``: called with -1 before an analysis stops being current, with 1 once the new one is."""
+    q = _daily_select(conn)
+    if article_ids is not None:
+        ids = list(article_ids)
+        if not ids:
+            return
+        q = q.where(articles.c.id.in_(ids))
+    cols = [c.name for c in daily_counts.columns]
+    rows = [{k: v * sign if i >= 2 else v for i, (k, v) in enumerate(zip(cols, r, strict=True))}
+            for r in conn.execute(q)]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(daily_counts)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "outlet_id"],
+        set_={c: daily_counts.c[c] + stmt.excluded[c] for c in cols[2:]})
+    conn.execute(stmt, rows)
+
+
 def _create_extras(conn: Connection) -> None:
     """What ``METADATA`` cannot declare: the full-text index of each dialect."""
     if conn.dialect.name == "sqlite":
@@ -314,9 +385,12 @@ def _migrate_2_to_3(conn: Connection) -> None:
 
 def _migrate_3_to_4(conn: Connection) -> None:
     """Version 4: ``confidence_counts`` (spans per technique from each confidence band on, per analysis),
-    filled from the spans of every analysis kept."""
+    filled from the spans of every analysis kept, and ``daily_counts`` (current analyses per day and
+    outlet)."""
     confidence_counts.create(conn)
     fill_confidence_counts(conn)
+    daily_counts.create(conn)
+    update_daily(conn, None, 1)
 
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
