@@ -311,29 +311,50 @@ def _daily_select(conn: Connection) -> sa.Select[Any]:
     )
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _daily_upsert(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (day, outlet_id) DO UPDATE`` adding the new values, built once per dialect."""
+    if dialect not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(daily_counts)
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["day", "outlet_id"],
+            set_={c.name: c + stmt.excluded[c.name] for c in daily_counts.columns if not c.primary_key})
+    return _UPSERTS[dialect]
+
+
+_CURRENT = (
+    sa.select(articles.c.published_date, articles.c.outlet_id, articles.c.words, analyses.c.score,
+              analyses.c.n_spans, *[analyses.c[c] for c in N_TECH])
+    .select_from(articles.join(analyses, analyses.c.article_id == articles.c.id))
+    .where(articles.c.id.in_(sa.bindparam("ids", expanding=True)), analyses.c.current.is_(True))
+)
+
+
 def update_daily(conn: Connection, article_ids: Iterable[int] | None, sign: int) -> None:
-    """Add (``sign`` 1) or take away (-1) the current analyses of ``article_ids`` (None: all) to or from
-    ``daily_counts``: called with -1 before an analysis stops being current, with 1 once the new one is."""
-    q = _daily_select(conn)
-    if article_ids is not None:
-        ids = list(article_ids)
-        if not ids:
-            return
-        q = q.where(articles.c.id.in_(ids))
+    """Add (``sign`` 1) or take away (-1) the current analyses of ``article_ids`` (None: all, in one
+    ``GROUP BY``) to or from ``daily_counts``: called with -1 before an analysis stops being current, with 1
+    once the new one is."""
     cols = [c.name for c in daily_counts.columns]
-    rows = [{k: v * sign if i >= 2 else v for i, (k, v) in enumerate(zip(cols, r, strict=True))}
-            for r in conn.execute(q)]
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+    if article_ids is None:
+        rows = [{k: v * sign if i >= 2 else v for i, (k, v) in enumerate(zip(cols, r, strict=True))}
+                for r in conn.execute(_daily_select(conn))]
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(daily_counts)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["day", "outlet_id"],
-        set_={c: daily_counts.c[c] + stmt.excluded[c] for c in cols[2:]})
-    conn.execute(stmt, rows)
+        ids = list(article_ids)
+        rows = []
+        for day, outlet_id, words, score, n, *per in (conn.execute(_CURRENT, {"ids": ids}) if ids else []):
+            key = day.isoformat() if hasattr(day, "isoformat") else (day or "")
+            vals = [1, words, score or 0.0, int(score is not None), n, int(n > 0), *per,
+                    *[int(x > 0) for x in per]]
+            rows.append({"day": key, "outlet_id": outlet_id or 0,
+                         **{c: v * sign for c, v in zip(cols[2:], vals, strict=True)}})
+    if rows:
+        conn.execute(_daily_upsert(conn.dialect.name), rows)
 
 
 def _create_extras(conn: Connection) -> None:
