@@ -27,9 +27,7 @@ BY_KEYS = ("outlet", "orientation", "technique", "day", "week", "month", "year")
 UNKNOWN = "(unknown)"
 
 a_, an_, o_, sp_, t_ = S.articles, S.analyses, S.outlets, S.spans, S.article_texts
-cc_ = S.confidence_counts
-
-dc_ = S.daily_counts
+cc_, dc_ = S.confidence_counts, S.daily_counts
 
 USE_BANDS = True
 """Read ``confidence_counts`` for a minimum confidence on a band boundary; False: always the spans (the two
