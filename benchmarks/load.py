@@ -210,6 +210,8 @@ def explore_calls(base: str) -> list[tuple[str, list[str]]]:
         ("articles, page 1 by date", [f"{c}/articles?sort=-published&limit=20"]),
         ("articles by score, technique doubt, page 51", [f"{c}/articles?sort=-score&technique=doubt"
                                                          "&offset=1000&limit=20"]),
+        ("articles, technique doubt at confidence >= 0.7, by score", [
+            f"{c}/articles?sort=-score&technique=doubt&min_confidence=0.7&limit=20"]),
         ("articles by outlet, page 101", [f"{c}/articles?sort=outlet&offset=2000&limit=20"]),
         ("one article (200 different ids)", [f"{c}/articles/{i}" for i in ids]),
         ("outlets", [f"{c}/outlets"]),

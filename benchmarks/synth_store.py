@@ -30,10 +30,13 @@ from propscope.corpus.store import (  # noqa: E402
     analyses,
     article_texts,
     articles,
+    confidence_counts,
+    confidence_rows,
     open_store,
     outlets,
     sentences,
     spans,
+    update_daily,
 )
 from propscope.detect.scores import article_score, score_sentences  # noqa: E402
 from propscope.techniques import TECHNIQUES  # noqa: E402
@@ -78,7 +81,7 @@ def main() -> None:
     now = datetime.now().replace(microsecond=0)
     sid = nid = 1
     for first in range(0, args.articles, args.batch):
-        arts, ans, sps, sens, fts = [], [], [], [], []
+        arts, ans, sps, sens, fts, bands = [], [], [], [], [], []
         for aid in range(first + 1, min(args.articles, first + args.batch) + 1):
             k = rng.randrange(len(texts))
             title, _, body = texts[k].partition("\n")
@@ -95,7 +98,8 @@ def main() -> None:
                 found.append((words[i][0], words[j][1], rng.choices(range(14), WEIGHTS)[0],
                               round(rng.uniform(0.3, 0.99), 4)))
             found.sort()
-            scored = score_sentences(text, [(s, e, c) for s, e, _, c in found])
+            triples = [(s, e, c) for s, e, _, c in found]
+            scored = score_sentences(text, triples)
             published = date.fromordinal(start_day + rng.randrange(7 * 365))
             arts.append({"id": aid, "url": f"https://outlet{(aid % 40) + 1:02d}.example/a/{aid}",
                          "content_hash": content_hash(text), "outlet_id": (aid % 40) + 1,
@@ -108,8 +112,9 @@ def main() -> None:
             for _, _, t, _ in found:
                 per_tech[t] += 1
             ans.append({"id": aid, "article_id": aid, "model": "synthetic (no model)", "current": True,
-                        "score": article_score(scored), "n_spans": len(found), "created_at": now,
+                        "score": article_score(text, triples), "n_spans": len(found), "created_at": now,
                         **dict(zip(N_TECH, per_tech, strict=True))})
+            bands += confidence_rows(aid, [(t, c) for _, _, t, c in found])
             for s, e, t, c in found:
                 sps.append({"id": sid, "analysis_id": aid, "start": s, "end": e, "technique": t,
                             "confidence": c})
@@ -125,11 +130,14 @@ def main() -> None:
             conn.exec_driver_sql("INSERT INTO articles_fts(rowid, text) VALUES (?, ?)", fts)
             conn.execute(analyses.insert(), ans)
             conn.execute(spans.insert(), sps)
+            if bands:
+                conn.execute(confidence_counts.insert(), bands)
             conn.execute(sentences.insert(), sens)
         done = first + len(arts)
         print(f"\r{done:,} articles, {n_spans:,} spans, {time.perf_counter() - t0:.0f} s", end="",
               file=sys.stderr)
     with store.write() as conn:
+        update_daily(conn, None, 1)
         conn.exec_driver_sql("ANALYZE")
     store.close()
     size = sum(p.stat().st_size for p in out.parent.glob(out.name + "*"))

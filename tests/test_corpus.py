@@ -16,7 +16,7 @@ from corpus_fixtures import pg_cluster, store_target  # noqa: F401  (fixtures)
 from propscope import Article, Corpus
 from propscope.corpus import Filters
 from propscope.corpus.filters import FilterError, parse_technique
-from propscope.corpus.store import StoreError
+from propscope.corpus.store import SCHEMA_VERSION, StoreError
 
 NC, LL, FEAR = "Name_Calling,Labeling", "Loaded_Language", "Appeal_to_fear-prejudice"
 
@@ -345,7 +345,7 @@ def test_a_newer_store_is_refused_with_a_clear_message(tmp_path):
     with pytest.raises(
         StoreError,
         match=r"new\.db: the store has schema version 99, newer than this propscope "
-        r"supports \(3\); upgrade propscope",
+        rf"supports \({SCHEMA_VERSION}\); upgrade propscope",
     ):
         Corpus(db)
 

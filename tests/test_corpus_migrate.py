@@ -104,14 +104,18 @@ def test_a_version_1_store_is_migrated_forward_with_its_data(store_target, tmp_p
         assert _columns(store_target) == _columns(fresh)
 
 
+def _engine(target: str) -> sa.Engine:
+    if target.startswith("postgresql"):
+        return sa.create_engine(target.replace("postgresql://", "postgresql+psycopg://", 1))
+    return sa.create_engine(f"sqlite:///{target}")
+
+
 def _build_v2(target: str) -> None:
     """A store as schema version 2 left it: version 1 migrated by the version 2 step (frozen in store.py)."""
     from propscope.corpus.store import _migrate_1_to_2
 
     _build_v1(target)
-    url = target.replace("postgresql://", "postgresql+psycopg://", 1) if target.startswith("postgresql") \
-        else f"sqlite:///{target}"
-    engine = sa.create_engine(url)
+    engine = _engine(target)
     with engine.begin() as conn:
         _migrate_1_to_2(conn)
         conn.exec_driver_sql("UPDATE propscope_meta SET value = '2' WHERE key = 'schema_version'")
@@ -145,5 +149,62 @@ def test_a_version_2_store_gets_non_unique_hashes_and_trace_tables(store_target,
             conn.exec_driver_sql("DELETE FROM articles WHERE id = 1")
             assert conn.exec_driver_sql("SELECT count(*) FROM article_texts WHERE id = 1").scalar() == 0
             assert conn.exec_driver_sql("SELECT count(*) FROM analyses WHERE article_id = 1").scalar() == 0
+    if not store_target.startswith("postgresql"):
+        assert _columns(store_target) == _columns(str(tmp_path / "fresh.db"))
+
+
+def _build_v3(target: str) -> None:
+    """A store as schema version 3 left it: version 2 migrated by the version 3 step (frozen in store.py),
+    with more spans than version 1 had, some right on a band boundary."""
+    from propscope.corpus.store import _migrate_2_to_3
+
+    _build_v2(target)
+    engine = _engine(target)
+    with engine.begin() as conn:
+        _migrate_2_to_3(conn)
+        conn.exec_driver_sql(
+            'INSERT INTO spans (analysis_id, start, "end", technique, confidence) VALUES '
+            "(1, 0, 7, 9, 0.5), (1, 8, 13, 9, 0.2), (1, 33, 38, 2, 0.55), (1, 39, 45, 2, 1.0), "
+            "(1, 0, 13, 0, 0.0)")
+        conn.exec_driver_sql("UPDATE analyses SET n_spans = 6, n_tech_9 = 3, n_tech_2 = 2, n_tech_0 = 1")
+        conn.exec_driver_sql("UPDATE propscope_meta SET value = '3' WHERE key = 'schema_version'")
+    engine.dispose()
+
+
+def test_a_version_3_store_gets_confidence_counts_from_its_spans(
+        store_target, tmp_path, monkeypatch):  # noqa: F811
+    from propscope.corpus import Filters
+    from propscope.corpus import query as Q
+
+    _build_v3(store_target)
+    with Corpus(store_target) as corpus:
+        with corpus.store.read() as conn:
+            v = conn.exec_driver_sql("SELECT value FROM propscope_meta WHERE key = 'schema_version'").scalar()
+            assert v == str(SCHEMA_VERSION)
+            rows = {r[0]: r[1:] for r in conn.exec_driver_sql(
+                "SELECT band, n_spans, n_tech_9, n_tech_2 FROM confidence_counts WHERE analysis_id = 1")}
+        # spans of analysis 1: technique 9 at 0.9, 0.5, 0.2; technique 2 at 0.55, 1.0; technique 0 at 0.0
+        assert rows[4] == (5, 3, 2) and rows[10] == (4, 2, 2) and rows[11] == (3, 1, 2)
+        assert rows[18] == (2, 1, 1) and rows[19] == (1, 0, 1) and rows[20] == (1, 0, 1)
+        assert sorted(rows) == list(range(1, 21))
+        for m in (None, 0.5, 0.55, 0.56, 1.0):
+            f = Filters.parse(min_confidence=m)
+            for by in (["technique"], ["outlet", "month"]):
+                fast = corpus.stats(f, by=by)
+                with monkeypatch.context() as mp:
+                    mp.setattr(Q, "USE_BANDS", False)
+                    mp.setattr(Q, "USE_DAILY", False)
+                    assert fast == corpus.stats(f, by=by)
+        at = corpus.stats(Filters.parse(min_confidence=0.55), by=["technique"])
+        got = {r["technique"]: r["spans"] for r in at}
+        assert got["Name_Calling,Labeling"] == 1 and got["Bandwagon,Reductio_ad_hitlerum"] == 2  # 9 and 2
+        new = Article(id="n", text="New story\n\nThe terrorist returned.", url="https://old.example/2")
+        r = corpus.ingest([new], detector=FakeDetector())
+        assert r.added == 1
+        assert [(x["month"], x["articles"], x["spans"]) for x in corpus.stats(by=["month"])] == [
+            ("(unknown)", 1, 1), ("2019-05", 1, 6)]  # from daily_counts: the migration's and the ingest's
+        with corpus.store.read() as conn:
+            n = conn.exec_driver_sql("SELECT count(DISTINCT analysis_id) FROM confidence_counts").scalar()
+        assert n == 2
     if not store_target.startswith("postgresql"):
         assert _columns(store_target) == _columns(str(tmp_path / "fresh.db"))

@@ -97,6 +97,30 @@ def test_search_with_filters(client):
     assert all(x["rank"] is not None for x in r["rows"])
 
 
+def test_stats_and_lists_with_a_minimum_confidence(client):
+    """The store's confidences (conftest's FakeDetector): name calling 0.9, loaded language 0.75, fear 0.6.
+    On a band boundary (0.6, 0.65, 0.75, 0.8, 0.9, 0.95) the store's confidence bands answer, at 0.74 the
+    spans do; a span right at the minimum counts."""
+    conf = {"Name_Calling,Labeling": 0.9, "Loaded_Language": 0.75, "Appeal_to_fear-prejudice": 0.6}
+    every = {r["technique"]: r for r in client.get("/api/v1/corpus/stats",
+                                                    params=[("by", "technique")]).json()["rows"]}
+    assert all(every[t]["spans"] > 0 for t in conf)
+    for m in (0.6, 0.65, 0.74, 0.75, 0.8, 0.9, 0.95):
+        r = client.get("/api/v1/corpus/stats", params=[("by", "technique"), ("min_confidence", str(m))])
+        assert r.status_code == 200, r.text
+        assert r.json()["filters"]["min_confidence"] == m
+        rows = {x["technique"]: x for x in r.json()["rows"]}
+        for t, row in rows.items():
+            kept = conf.get(t, 0) >= m
+            assert row["spans"] == (every[t]["spans"] if kept else 0), (m, t)
+            assert row["articles_with"] == (every[t]["articles_with"] if kept else 0), (m, t)
+            assert row["articles"] == every[t]["articles"]
+        total = client.get("/api/v1/corpus/stats", params={"min_confidence": str(m)}).json()["rows"][0]
+        assert total["spans"] == sum(x["spans"] for x in rows.values())
+        fear = client.get("/api/v1/corpus/articles", params={"technique": "fear", "min_confidence": str(m)})
+        assert fear.json()["total"] == (6 if m <= 0.6 else 0)
+
+
 @pytest.mark.parametrize("params, word", [
     ({"from": "not-a-date"}, "from"), ({"technique": "nosuchthing"}, "technique"),
     ({"sort": "colour"}, "sort"), ({"by": "planet"}, "planet"), ({"min_confidence": "2"}, "min_confidence"),

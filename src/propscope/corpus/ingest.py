@@ -242,6 +242,7 @@ def _stored_analyses(conn: Connection, hashes: Iterable[str]) -> dict[str, Analy
 def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now: datetime) -> int:
     """Insert ``analysis`` (spans, sentences) as the current analysis of ``article_id``; older analyses of
     the article stay, marked not current. Returns the analysis id."""
+    S.update_daily(conn, [article_id], -1)
     conn.execute(S.analyses.update().where(S.analyses.c.article_id == article_id).values(current=False))
     per_tech = [0] * len(TECHNIQUES)
     for s in analysis.spans:
@@ -271,6 +272,9 @@ def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now
                 for s in analysis.spans
             ],
         )
+        bands = S.confidence_rows(an_id, [(_TECH_ID[s.technique], s.confidence) for s in analysis.spans])
+        if bands:
+            conn.execute(S.confidence_counts.insert(), bands)
     if analysis.sentences:
         conn.execute(
             S.sentences.insert(),
@@ -279,6 +283,7 @@ def store_analysis(conn: Connection, article_id: int, analysis: Analysis, *, now
                 for s in analysis.sentences
             ],
         )
+    S.update_daily(conn, [article_id], 1)
     return an_id
 
 
@@ -429,6 +434,7 @@ def reanalyze(
                 [x for x, a in zip(chunk, arts, strict=True) if a is not None], analysed, strict=True
             ):
                 if drop_old:
+                    S.update_daily(conn, [aid], -1)
                     conn.execute(S.analyses.delete().where(S.analyses.c.article_id == aid))
                 store_analysis(conn, aid, an, now=now)
                 done += 1

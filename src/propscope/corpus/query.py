@@ -27,6 +27,14 @@ BY_KEYS = ("outlet", "orientation", "technique", "day", "week", "month", "year")
 UNKNOWN = "(unknown)"
 
 a_, an_, o_, sp_, t_ = S.articles, S.analyses, S.outlets, S.spans, S.article_texts
+cc_, dc_ = S.confidence_counts, S.daily_counts
+
+USE_BANDS = True
+"""Read ``confidence_counts`` for a minimum confidence on a band boundary; False: always the spans (the two
+give the same numbers; tests compare them)."""
+
+USE_DAILY = True
+"""Read ``daily_counts`` for statistics it can answer; False: always one row per article (tests compare)."""
 
 
 class Rows(list[T], Generic[T]):
@@ -146,23 +154,52 @@ def article_where(conn: Connection, f: Filters, *, lists: bool = False) -> list[
         out.append(a_.c.published_date >= f.date_from)
     if f.date_to:
         out.append(a_.c.published_date <= f.date_to)
-    if f.outlets:
-        low = [x.lower() for x in f.outlets]
-        out.append(sa.or_(sa.func.lower(o_.c.name).in_(low), sa.func.lower(o_.c.domain).in_(low)))
-    if f.orientations:
-        out.append(sa.func.lower(o_.c.orientation).in_([x.lower() for x in f.orientations]))
+    out += _outlet_where(f)
     if f.words:
         out.append(_words_clause(conn, f.words))
     if lists and f.techniques:
-        if f.min_confidence is None:
-            out.append(sa.or_(*[an_.c[S.N_TECH[TECHNIQUES.index(t)]] > 0 for t in f.techniques]))
+        band = _band(f)
+        cols = [S.N_TECH[TECHNIQUES.index(t)] for t in f.techniques]
+        if band == 0:
+            out.append(sa.or_(*[an_.c[c] > 0 for c in cols]))
+        elif band is not None:
+            out.append(sa.exists().where(cc_.c.analysis_id == an_.c.id, cc_.c.band == band,
+                                         sa.or_(*[cc_.c[c] > 0 for c in cols])))
         else:
             out.append(sa.exists().where(sp_.c.analysis_id == an_.c.id, *_span_clause(f)))
     return out
 
 
+def _outlet_where(f: Filters) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions on the outlet (o_) for ``f``'s outlets and orientations."""
+    out = []
+    if f.outlets:
+        low = [x.lower() for x in f.outlets]
+        out.append(sa.or_(sa.func.lower(o_.c.name).in_(low), sa.func.lower(o_.c.domain).in_(low)))
+    if f.orientations:
+        out.append(sa.func.lower(o_.c.orientation).in_([x.lower() for x in f.orientations]))
+    return out
+
+
+def _band(f: Filters) -> int | None:
+    """Where the per-technique counts of ``f``'s spans come from: 0 (every span: the counts of
+    ``analyses``), a band of ``confidence_counts`` (a minimum confidence on a band boundary), or None (any
+    other minimum: the spans themselves)."""
+    if f.min_confidence is None:
+        return 0
+    return S.band_of(f.min_confidence) if USE_BANDS else None
+
+
 def _base_from() -> sa.FromClause:
     return a_.join(an_, an_.c.article_id == a_.c.id).outerjoin(o_, o_.c.id == a_.c.outlet_id)
+
+
+def _counts_from(band: int) -> tuple[sa.FromClause, sa.TableClause | sa.Table]:
+    """The FROM of statistics over ``band`` (see ``_band``), and the table holding the per-technique span
+    counts (``n_spans``, ``n_tech_*``; NULL where an analysis has no span in the band)."""
+    if band == 0:
+        return _base_from(), an_
+    return _base_from().outerjoin(cc_, sa.and_(cc_.c.analysis_id == an_.c.id, cc_.c.band == band)), cc_
 
 
 # --- stats ----------------------------------------------------------------------------------------
@@ -221,35 +258,82 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
     if len([b for b in by if b in _TIME]) > 1:
         raise ValueError("--by: give at most one of day, week, month, year")
     keys = _key_columns(by, conn.dialect.name)
-    kcols = [c for _, c in keys]
-    where = article_where(conn, f)
     tech_ids = sorted(TECHNIQUES.index(t) for t in (f.techniques or TECHNIQUES))
     per_tech = "technique" in by
-    fast = f.min_confidence is None  # per-technique counts of `analyses` instead of every span
+    band = _band(f)
+    fast = band is not None  # per-technique counts of `analyses` or `confidence_counts`, not every span
+    if band == 0 and USE_DAILY and not f.words and (per_tech or len(f.techniques) <= 1):
+        keys = _daily_keys(by)
+        q = _daily_query(f, keys, tech_ids, per_tech)
+    else:
+        q = _article_query(conn, f, keys, tech_ids, per_tech, band)
+    return _stats_rows(conn.execute(q), by, keys, tech_ids, per_tech, fast, f, conn)
 
-    base = ["articles", "words", "score_sum", "scored"]
+
+def _daily_keys(by: Sequence[str]) -> list[tuple[str, sa.ColumnElement[Any]]]:
+    day = sa.func.nullif(dc_.c.day, "")
+    return [(b, o_.c.name if b == "outlet" else o_.c.orientation if b == "orientation" else day)
+            for b in by if b != "technique"]
+
+
+def _daily_query(f: Filters, keys: list[tuple[str, sa.ColumnElement[Any]]], tech_ids: list[int],
+                 per_tech: bool) -> sa.Select[Any]:
+    """Statistics from ``daily_counts``: filters on dates, outlets, orientation and at most one technique
+    (without ``per_tech``), no words, no minimum confidence."""
+    kcols = [c for _, c in keys]
+    where: list[sa.ColumnElement[bool]] = []
+    if f.date_from:
+        where.append(dc_.c.day >= f.date_from.isoformat())
+    if f.date_to:
+        where += [dc_.c.day <= f.date_to.isoformat(), dc_.c.day != ""]
+    where += _outlet_where(f)
+    aggs: list[sa.ColumnElement[Any]] = [sa.func.sum(dc_.c[c]) for c in ("articles", "words", "score_sum",
+                                                                           "scored")]
+    if per_tech:
+        for i in tech_ids:
+            aggs += [sa.func.sum(dc_.c[S.N_TECH[i]]), sa.func.sum(dc_.c[S.W_TECH[i]])]
+    elif f.techniques:
+        aggs += [sa.func.sum(dc_.c[S.N_TECH[tech_ids[0]]]), sa.func.sum(dc_.c[S.W_TECH[tech_ids[0]]])]
+    else:
+        aggs += [sa.func.sum(dc_.c.n_spans), sa.func.sum(dc_.c.with_spans)]
+    q = sa.select(*kcols, *aggs).select_from(dc_.outerjoin(o_, o_.c.id == dc_.c.outlet_id)).where(*where)
+    # groups may be left at 0 articles; without groups, one row (of zeros when nothing is selected)
+    return q.group_by(*kcols).having(sa.func.sum(dc_.c.articles) > 0) if kcols else q
+
+
+def _article_query(conn: Connection, f: Filters, keys: list[tuple[str, sa.ColumnElement[Any]]],
+                   tech_ids: list[int], per_tech: bool, band: int | None) -> sa.Select[Any]:
+    """Statistics from one row per article (its current analysis), with the span counts of ``band``."""
+    kcols = [c for _, c in keys]
+    where = article_where(conn, f)
+    fast = band is not None
     aggs: list[sa.ColumnElement[Any]] = [
         sa.func.count(), sa.func.sum(a_.c.words), sa.func.sum(an_.c.score), sa.func.count(an_.c.score)]
-    frm = _base_from()
+    frm, counts = _counts_from(band) if band is not None else (_base_from(), an_)
     if fast and per_tech:
         for i in tech_ids:
-            col = an_.c[S.N_TECH[i]]
+            col = counts.c[S.N_TECH[i]]
             aggs += [sa.func.sum(col), sa.func.sum(sa.case((col > 0, 1), else_=0))]
     elif not per_tech:
         if fast:
             n_col: sa.ColumnElement[Any] = (
-                an_.c.n_spans if not f.techniques else sum_cols([an_.c[S.N_TECH[i]] for i in tech_ids]))
+                counts.c.n_spans if not f.techniques else sum_cols([counts.c[S.N_TECH[i]] for i in tech_ids]))
         else:
             sub = (sa.select(sp_.c.analysis_id, sa.func.count().label("n")).where(*_span_clause(f))
                    .group_by(sp_.c.analysis_id).subquery())
             n_col = sa.func.coalesce(sub.c.n, 0)
             frm = frm.outerjoin(sub, sub.c.analysis_id == an_.c.id)
         aggs += [sa.func.sum(n_col), sa.func.sum(sa.case((n_col > 0, 1), else_=0))]
-    q = sa.select(*kcols, *aggs).select_from(frm).where(*where).group_by(*kcols)
+    return sa.select(*kcols, *aggs).select_from(frm).where(*where).group_by(*kcols)
 
+
+def _stats_rows(result: Any, by: Sequence[str], keys: list[tuple[str, Any]], tech_ids: list[int],
+                per_tech: bool, fast: bool, f: Filters, conn: Connection) -> Rows[dict[str, Any]]:
+    kcols = [c for _, c in keys]
+    base = ["articles", "words", "score_sum", "scored"]
     groups: dict[tuple[str, ...], dict[str, float]] = {}
     per: dict[tuple[tuple[str, ...], int], list[int]] = {}
-    for row in conn.execute(q):
+    for row in result:
         k = _key(row, keys)
         vals = row[len(kcols):]
         g = groups.setdefault(k, dict.fromkeys((*base, "spans", "with"), 0))
@@ -274,7 +358,7 @@ def stats(conn: Connection, f: Filters, by: Sequence[str] = ()) -> Rows[dict[str
         q = (
             sa.select(*kcols, sp_.c.technique, sa.func.count(), sa.func.count(sa.distinct(sp_.c.analysis_id)))
             .select_from(_base_from().join(sp_, sp_.c.analysis_id == an_.c.id))
-            .where(*where, *_span_clause(f))
+            .where(*article_where(conn, f), *_span_clause(f))
             .group_by(*kcols, sp_.c.technique)
         )
         for row in conn.execute(q):
@@ -308,6 +392,7 @@ def _stat_row(
     for b in by:
         row[b] = technique if b == "technique" else next(ki)
     arts, words = int(g["articles"]), int(g["words"])
+    n_spans, n_with = int(n_spans), int(n_with)  # PostgreSQL sums counts as numeric (Decimal)
     row.update(
         articles=arts,
         articles_with=int(n_with),

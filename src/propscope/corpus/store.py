@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import PropscopeError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the store schema this propscope writes; older stores are migrated forward on open."""
 
 DB_ENV = "PROPSCOPE_DB"
@@ -105,6 +106,44 @@ spans = sa.Table(
     sa.Column("confidence", sa.Float, nullable=False),
     sa.Index("ix_spans_analysis_technique", "analysis_id", "technique", "confidence"),
 )
+
+BANDS = 20
+"""Confidence bands of ``confidence_counts``: band ``b`` counts the spans with confidence >= ``b / BANDS``
+(0.05, 0.10, ... 1.0), so that statistics with such a minimum confidence read one row per article
+(version 4)."""
+
+confidence_counts = sa.Table(
+    "confidence_counts",
+    METADATA,
+    sa.Column("analysis_id", sa.Integer, sa.ForeignKey("analyses.id", ondelete="CASCADE"), primary_key=True,
+              autoincrement=False),
+    sa.Column("band", sa.SmallInteger, primary_key=True, autoincrement=False),  # 1 .. BANDS
+    sa.Column("n_spans", sa.Integer, nullable=False),  # spans with confidence >= band / BANDS
+    *[sa.Column(c, sa.Integer, nullable=False) for c in N_TECH],  # the same per technique
+    sqlite_with_rowid=False,
+)
+"""One row per analysis and band with at least one span at that confidence; no row means no such span."""
+
+W_TECH = [f"with_tech_{i}" for i in range(14)]
+"""Columns of ``daily_counts``: articles with at least one span of each technique (version 4)."""
+
+daily_counts = sa.Table(
+    "daily_counts",
+    METADATA,
+    sa.Column("day", sa.String(10), primary_key=True),  # published_date as YYYY-MM-DD; '' when unknown
+    sa.Column("outlet_id", sa.Integer, primary_key=True, autoincrement=False),  # 0: no outlet
+    sa.Column("articles", sa.Integer, nullable=False),
+    sa.Column("words", sa.Integer, nullable=False),
+    sa.Column("score_sum", sa.Float, nullable=False),
+    sa.Column("scored", sa.Integer, nullable=False),  # articles with a score
+    sa.Column("n_spans", sa.Integer, nullable=False),
+    sa.Column("with_spans", sa.Integer, nullable=False),  # articles with at least one span
+    *[sa.Column(c, sa.Integer, nullable=False) for c in N_TECH],
+    *[sa.Column(c, sa.Integer, nullable=False) for c in W_TECH],
+)
+"""The current analyses summed per publication day and outlet, so that statistics without a keyword or a
+confidence filter read one row per day and outlet instead of one per article (version 4). Kept by
+``update_daily`` wherever an analysis becomes or stops being current; a group may be left at 0 articles."""
 
 sentences = sa.Table(
     "sentences",
@@ -202,6 +241,122 @@ def _fts_postgres(conn: Connection) -> None:
         f"CREATE INDEX IF NOT EXISTS ix_articles_fts ON article_texts USING gin ({PG_FTS_EXPR})")
 
 
+def band_of(min_confidence: float) -> int | None:
+    """The band ``b`` with ``b / BANDS == min_confidence`` exactly (0 .. BANDS), None between bands."""
+    b = round(min_confidence * BANDS)
+    return b if b / BANDS == min_confidence else None
+
+
+def confidence_rows(analysis_id: int, spans_: Iterable[tuple[int, float]]) -> list[dict[str, int]]:
+    """The ``confidence_counts`` rows of an analysis from its spans' ``(technique index, confidence)``."""
+    hist = [[0] * (BANDS + 1) for _ in N_TECH]  # hist[t][b]: spans of t whose highest band reached is b
+    for t, c in spans_:
+        b = min(BANDS, max(0, int(c * BANDS)))
+        while b < BANDS and c >= (b + 1) / BANDS:  # c * BANDS may round across a boundary: compare as SQL
+            b += 1
+        while b > 0 and c < b / BANDS:
+            b -= 1
+        hist[t][b] += 1
+    rows = []
+    above = [0] * len(N_TECH)
+    for b in range(BANDS, 0, -1):
+        for t in range(len(N_TECH)):
+            above[t] += hist[t][b]
+        if any(above):
+            rows.append({"analysis_id": analysis_id, "band": b, "n_spans": sum(above),
+                         **dict(zip(N_TECH, above, strict=True))})
+    return rows
+
+
+def fill_confidence_counts(conn: Connection, *, chunk: int = 5000) -> int:
+    """Rewrite ``confidence_counts`` from the spans of every analysis, ``chunk`` analyses at a time;
+    returns the number of rows written."""
+    conn.execute(confidence_counts.delete())
+    top = conn.execute(sa.select(sa.func.max(analyses.c.id))).scalar() or 0
+    written = 0
+    for lo in range(0, top, chunk):
+        q = (sa.select(spans.c.analysis_id, spans.c.technique, spans.c.confidence)
+             .where(spans.c.analysis_id > lo, spans.c.analysis_id <= lo + chunk))
+        per: dict[int, list[tuple[int, float]]] = {}
+        for an_id, t, c in conn.execute(q):
+            per.setdefault(an_id, []).append((t, c))
+        rows = [r for an_id, pairs in per.items() for r in confidence_rows(an_id, pairs)]
+        if rows:
+            conn.execute(confidence_counts.insert(), rows)
+            written += len(rows)
+    return written
+
+
+def _daily_select(conn: Connection) -> sa.Select[Any]:
+    """Current analyses summed per (day, outlet) in ``daily_counts``'s column order."""
+    if conn.dialect.name == "postgresql":
+        day: sa.ColumnElement[Any] = sa.func.to_char(articles.c.published_date, "YYYY-MM-DD")
+    else:
+        day = sa.cast(articles.c.published_date, sa.String)  # SQLite keeps a Date as YYYY-MM-DD text
+    an = analyses.c
+
+    def has(col: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.sum(sa.case((col > 0, 1), else_=0))
+
+    day_key = sa.func.coalesce(day, "").label("day")
+    outlet_key = sa.func.coalesce(articles.c.outlet_id, 0).label("outlet_id")
+    return (
+        sa.select(day_key, outlet_key, sa.func.count(), sa.func.sum(articles.c.words),
+                  sa.func.coalesce(sa.func.sum(an.score), 0.0), sa.func.count(an.score),
+                  sa.func.sum(an.n_spans), has(an.n_spans), *[sa.func.sum(an[c]) for c in N_TECH],
+                  *[has(an[c]) for c in N_TECH])
+        .select_from(articles.join(analyses, an.article_id == articles.c.id))
+        .where(an.current.is_(True))
+        .group_by(day_key, outlet_key)
+    )
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _daily_upsert(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (day, outlet_id) DO UPDATE`` adding the new values, built once per dialect."""
+    if dialect not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(daily_counts)
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["day", "outlet_id"],
+            set_={c.name: c + stmt.excluded[c.name] for c in daily_counts.columns if not c.primary_key})
+    return _UPSERTS[dialect]
+
+
+_CURRENT = (
+    sa.select(articles.c.published_date, articles.c.outlet_id, articles.c.words, analyses.c.score,
+              analyses.c.n_spans, *[analyses.c[c] for c in N_TECH])
+    .select_from(articles.join(analyses, analyses.c.article_id == articles.c.id))
+    .where(articles.c.id.in_(sa.bindparam("ids", expanding=True)), analyses.c.current.is_(True))
+)
+
+
+def update_daily(conn: Connection, article_ids: Iterable[int] | None, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) the current analyses of ``article_ids`` (None: all, in one
+    ``GROUP BY``) to or from ``daily_counts``: called with -1 before an analysis stops being current, with 1
+    once the new one is."""
+    cols = [c.name for c in daily_counts.columns]
+    if article_ids is None:
+        rows = [{k: v * sign if i >= 2 else v for i, (k, v) in enumerate(zip(cols, r, strict=True))}
+                for r in conn.execute(_daily_select(conn))]
+    else:
+        ids = list(article_ids)
+        rows = []
+        for day, outlet_id, words, score, n, *per in (conn.execute(_CURRENT, {"ids": ids}) if ids else []):
+            key = day.isoformat() if hasattr(day, "isoformat") else (day or "")
+            vals = [1, words, score or 0.0, int(score is not None), n, int(n > 0), *per,
+                    *[int(x > 0) for x in per]]
+            rows.append({"day": key, "outlet_id": outlet_id or 0,
+                         **{c: v * sign for c, v in zip(cols[2:], vals, strict=True)}})
+    if rows:
+        conn.execute(_daily_upsert(conn.dialect.name), rows)
+
+
 def _create_extras(conn: Connection) -> None:
     """What ``METADATA`` cannot declare: the full-text index of each dialect."""
     if conn.dialect.name == "sqlite":
@@ -249,9 +404,20 @@ def _migrate_2_to_3(conn: Connection) -> None:
         table.create(conn)
 
 
+def _migrate_3_to_4(conn: Connection) -> None:
+    """Version 4: ``confidence_counts`` (spans per technique from each confidence band on, per analysis),
+    filled from the spans of every analysis kept, and ``daily_counts`` (current analyses per day and
+    outlet)."""
+    confidence_counts.create(conn)
+    fill_confidence_counts(conn)
+    daily_counts.create(conn)
+    update_daily(conn, None, 1)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _migrate_1_to_2),
     (3, _migrate_2_to_3),
+    (4, _migrate_3_to_4),
 ]
 """Forward-only steps: ``(version reached, function run inside one transaction)``, in order."""
 
