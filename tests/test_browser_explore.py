@@ -342,7 +342,7 @@ def reuse_site(tmp_path_factory):
 
 def _pairs_shown(pg) -> list[list[str]]:
     """The side-by-side table: [this article's passage, the other's] per row."""
-    return pg.evaluate("[...document.querySelectorAll('#ex-reuse-pair tbody tr')].map(r => "
+    return pg.evaluate("[...document.querySelectorAll('#ex-reuse-pair li.ps-pair')].map(r => "
                        "[...r.querySelectorAll('blockquote')].map(b => b.textContent))")
 
 
@@ -367,10 +367,11 @@ def test_article_view_shows_text_reuse_side_by_side(browser, reuse_site, tmp_pat
     expect(pg.locator("#ex-reuse h2")).to_have_text("Text reuse")
     rows = _list(pg, "#ex-reuse-list")
     assert [r[1].split("(")[0].strip() for r in rows] == ["Source", "Source", "Copy"]
-    assert rows[0][0].startswith(api["sources"][0]["title"]) and "tass.com, 2018-09-07" in rows[0][0]
+    assert rows[0][0] == f"{api['sources'][0]['title']} tass.com, 2018-09-07Show 2 passages"
     assert [r[2] for r in rows] == ["verbatim copy", "light rewording", "verbatim copy"]
     assert rows[2][0].startswith(COPY_TITLE)  # the payload in the copy's title is text
-    assert [r[3] for r in rows] == [f"{round(100 * x['share'])}%" for x in api["sources"] + api["copies"]]
+    assert [r[3] for r in rows] == [f"{round(100 * x['share'])}% / {round(100 * x['other_share'])}%"
+                                   for x in api["sources"] + api["copies"]]
     assert "by publication dates" in rows[0][1]
     assert "probable origin" in pg.inner_text("#ex-reuse-family")
 
@@ -421,6 +422,14 @@ def test_reuse_of_unknown_direction_none_and_not_traced(browser, reuse_site, tmp
     _settle(pg)
     assert pg.inner_text("#ex-reuse-none").startswith("No reuse found")
     assert _boxed(pg) == [] and pg.locator("#ex-reuse-pair *").count() == 0
+    context.close()
+
+    context, pg = _open(browser, f"{url}/?view=explore&article={ids['C']}", viewport=(420, 900))
+    _settle(pg)
+    assert len(_pairs_shown(pg)) >= 1
+    overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1
+    _save(pg, tmp_path, "explore-reuse-narrow.png")
     context.close()
 
     corpus, server = _server(tmp_path, reuse_rows())  # ingested, never traced

@@ -83,7 +83,7 @@ def test_sources_and_copies_with_their_passages(traced):
     assert back["share"] == a["other_share"] and back["outlet"] == "Idlib Times"
 
     fam = c["family"]
-    assert (fam["origin"], fam["size"], fam["members"]) == (ids["A"], 4, sorted(ids[k] for k in "ABCD"))
+    assert (fam["origin"], fam["size"], fam["links"]) == (ids["A"], 4, 4)
     assert fam["origin_title"] == a["title"] and fam["origin_published"] == "2018-09-07"
 
 

@@ -135,7 +135,6 @@ class ReuseFamilyItem(BaseModel):
     origin_published: str | None
     size: int = Field(description="articles in the family")
     links: int = Field(description="reuse links inside the family")
-    members: list[int]
 
 
 class ArticleReuseAnswer(BaseModel):
@@ -374,8 +373,7 @@ def _reuse_answer(corpus: Any, article_id: int) -> dict[str, Any] | None:
         "unknown_direction": [item(lk) for lk in links if lk.direction != "dates"],
         "family": None if fam is None else {
             "id": fam.id, "origin": origin, "origin_title": r.titles.get(origin) if origin else None,
-            "origin_published": fam.origin_published, "size": len(fam.members), "links": fam.links,
-            "members": [int(m) for m in fam.members]},
+            "origin_published": fam.origin_published, "size": len(fam.members), "links": fam.links},
     }
 
 

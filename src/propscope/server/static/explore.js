@@ -548,8 +548,8 @@
       }
       intro.push(line);
     }
-    const head = el("tr", null, ...["Article", "Relation", "Kind of reuse", "Share of this article", "Share of the other",
-      "Passages"].map((h) => el("th", { scope: "col" }, h)));
+    const head = el("tr", null, ...["Article", "Relation", "Kind of reuse", "Share of the text (this / other)"]
+      .map((h) => el("th", { scope: "col" }, h)));
     const rows = el("tbody");
     const buttons = new Map();
     for (const it of items) {
@@ -560,18 +560,18 @@
       buttons.set(it.id, b);
       const where = [it.outlet || "(unknown outlet)", it.published || "undated"].join(", ");
       rows.append(el("tr", { "data-reuse": String(it.id) },
-        el("td", null, articleLink(it.id, id, titleOf(it)), el("span", { class: "ps-reuse-where" }, ` ${where}`)),
+        el("td", null, articleLink(it.id, id, titleOf(it)), el("span", { class: "ps-reuse-where" }, ` ${where}`),
+          el("br"), b),
         el("td", null, ROLES[it.role], el("br"), el("span", { class: "ps-reuse-where" },
           it.direction === "dates" ? "by publication dates" : "direction unknown (a date missing or equal)")),
         el("td", null, KINDS[it.kind] || it.kind),
-        el("td", { class: "ps-num" }, pct(it.share)), el("td", { class: "ps-num" }, pct(it.other_share)),
-        el("td", null, b)));
+        el("td", { class: "ps-num" }, `${pct(it.share)} / ${pct(it.other_share)}`)));
     }
     const table = el("table", { class: "ps-ex-table", id: "ex-reuse-list" },
       el("caption", null, `${items.length} article${items.length === 1 ? "" : "s"} sharing text with this one ` +
         `(sources: ${data.sources.length}, copies: ${data.copies.length}, direction unknown: ${data.unknown_direction.length})`),
       el("thead", null, head), rows);
-    body.replaceChildren(...intro, table);
+    body.replaceChildren(...intro, el("div", { class: "ps-scroll" }, table));
 
     function choose(other, byUser) {
       const it = items.find((x) => x.id === other) || items[0];
@@ -592,24 +592,21 @@
   /* The chosen pair's passages side by side (this article | the other), marked in the article's text. */
   function showPair(id, it) {
     const other = it.role === "sources" ? "Source" : it.role === "copies" ? "Copy" : "Other article";
-    const rows = el("tbody");
+    const list = el("ol", { class: "ps-pairs", "aria-labelledby": "ex-reuse-pair-heading" });
     it.passages.forEach((p, i) => {
-      rows.append(el("tr", null,
-        el("th", { scope: "row" }, `${i + 1}`),
-        el("td", null, el("blockquote", { class: "ps-passage" }, p.text),
-          el("span", { class: "ps-reuse-where" }, `characters ${p.start}–${p.end}`)),
-        el("td", null, el("blockquote", { class: "ps-passage" }, p.other_text),
-          el("span", { class: "ps-reuse-where" }, `characters ${p.other_start}–${p.other_end}`)),
-        el("td", { class: "ps-num" }, pct(p.similarity), el("br"), el("span", { class: "ps-reuse-where" }, KINDS[p.kind] || p.kind))));
+      const side = (who, a, b, text) => el("figure", null,
+        el("figcaption", null, `${who}, characters ${a}–${b}`), el("blockquote", { class: "ps-passage" }, text));
+      list.append(el("li", { class: "ps-pair" },
+        el("p", { class: "ps-pair-head" }, el("strong", null, `Passage ${i + 1}`),
+          ` · similarity ${pct(p.similarity)}, ${KINDS[p.kind] || p.kind}`),
+        el("div", { class: "ps-pair-sides" }, side("This article", p.start, p.end, p.text),
+          side(other, p.other_start, p.other_end, p.other_text))));
     });
-    const head = el("tr", null, el("th", { scope: "col" }, "Passage"), el("th", { scope: "col" }, "This article"),
-      el("th", { scope: "col" }, `${other}: `, titleOf(it)), el("th", { scope: "col" }, "Similarity"));
     $("ex-reuse-pair").replaceChildren(
-      el("h3", { id: "ex-reuse-pair-heading" }, `Passages shared with `, articleLink(it.id, id, titleOf(it))),
-      el("table", { class: "ps-ex-table ps-reuse-pairs", "aria-labelledby": "ex-reuse-pair-heading" },
-        el("thead", null, head), rows),
-      el("p", { class: "ps-hint" }, "In the article above, these passages are boxed with a bar on their left and " +
-        "labelled “reused N”, N being the passage number here."));
+      el("h3", { id: "ex-reuse-pair-heading" }, "Passages shared with ", articleLink(it.id, id, titleOf(it))),
+      el("p", { class: "ps-hint" }, "This article's passage on the left, the other's on the right. In the article " +
+        "above they have a bar on their left, a dotted underline and a label “reused N” (N: the passage's number)."),
+      list);
     page.setReuse(it.passages.map((p, i) => ({ start: p.start, end: p.end, label: i + 1 })));
   }
 
