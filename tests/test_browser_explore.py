@@ -293,7 +293,8 @@ def test_docs_page_lists_the_corpus_routes_with_their_filters(browser, corpus_ur
     pg.goto(corpus_url + "/docs")
     pg.wait_for_selector(".ps-api-op")
     text = pg.inner_text("#api-doc")
-    for route in ("/api/v1/corpus/stats", "/api/v1/corpus/articles/{article_id}", "/api/v1/corpus/search"):
+    for route in ("/api/v1/corpus/stats", "/api/v1/corpus/articles/{article_id}", "/api/v1/corpus/search",
+                  "/api/v1/corpus/articles/{article_id}/reuse"):
         assert route in text
     stats = pg.locator(".ps-api-op", has_text="GET /api/v1/corpus/stats").first.inner_text()
     for name in ("from", "to", "outlet", "orientation", "technique", "search", "min_confidence", "by"):
