@@ -64,3 +64,25 @@ def build_store(folder: Path, rows: list[dict[str, Any]]) -> Path:
         r = CliRunner().invoke(app, ["outlets", "import", str(csv), "--db", str(db)])
         assert r.exit_code == 0, r.output
     return db
+
+
+def reuse_rows(copy_title: str | None = None) -> list[dict[str, Any]]:
+    """The planted copies of tests/test_corpus_trace.py as JSON Lines rows (A <- B <- C <- D, E unrelated)
+    plus F, an undated copy of E (a link of unknown direction); ``copy_title``: D's title."""
+    from test_corpus_trace import UNRELATED, planted
+
+    rows = [{"id": a.id, "text": a.text, "url": a.url, "source": a.site, "date": a.published}
+            for a in planted()]
+    if copy_title is not None:
+        rows[3]["title"] = copy_title
+    rows.append({"id": "F", "text": UNRELATED + " The council meets again on Monday to plan the winter fair.",
+                 "url": "https://nodate.example/f", "source": "No Date"})
+    return rows
+
+
+def build_traced_store(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """build_store, then `propscope trace --db` over it (results saved in the store)."""
+    db = build_store(folder, rows)
+    r = CliRunner().invoke(app, ["trace", "--db", str(db), "-f", "json", "-o", str(folder / "trace.json")])
+    assert r.exit_code == 0, r.output
+    return db

@@ -10,7 +10,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from explore_fixtures import XSS, build_store, corpus_rows, xss_rows
+from explore_fixtures import PLAIN, XSS, build_store, build_traced_store, corpus_rows, reuse_rows, xss_rows
 from server_fixtures import FakeDetector, running_server
 from test_browser import _save, axe_violations, browser, pytestmark  # noqa: F401  (fixture and skip mark)
 
@@ -59,6 +59,14 @@ def expect(locator):
     return playwright_expect(locator)
 
 
+def _injected(pg) -> dict:
+    """What a payload put into the page as HTML would have left: window.__xss, elements in <main>."""
+    return pg.evaluate("""() => ({
+        xss: window.__xss === undefined ? null : window.__xss,
+        img: document.querySelectorAll('main img, main b, main script').length,
+    })""")
+
+
 def _settle(pg):
     pg.wait_for_selector("body[data-explore='ready']", state="attached")
 
@@ -67,8 +75,8 @@ def _summary(pg) -> str:
     return pg.inner_text("#ex-summary")
 
 
-def _list(pg) -> list[list[str]]:
-    return pg.evaluate("[...document.querySelectorAll('#ex-list tbody tr')].map(r => "
+def _list(pg, table: str = "#ex-list") -> list[list[str]]:
+    return pg.evaluate(f"[...document.querySelectorAll('{table} tbody tr')].map(r => "
                        "[...r.children].map(c => c.textContent))")
 
 
@@ -253,11 +261,7 @@ def test_stored_payloads_are_shown_as_text_everywhere(browser, xss_url, tmp_path
     assert f"Author {XSS}" in pg.inner_text("#ex-art-meta")
     assert "<script>" in pg.inner_text("#ex-art-meta")  # the URL, as text
     _save(pg, tmp_path, "explore-xss-article.png")
-    injected = pg.evaluate("""() => ({
-        xss: window.__xss === undefined ? null : window.__xss,
-        img: document.querySelectorAll('main img, main b, main script').length,
-    })""")
-    assert injected == {"xss": None, "img": 0}
+    assert _injected(pg) == {"xss": None, "img": 0}
     assert pg.js_errors == []
     context.close()
 
@@ -289,7 +293,8 @@ def test_docs_page_lists_the_corpus_routes_with_their_filters(browser, corpus_ur
     pg.goto(corpus_url + "/docs")
     pg.wait_for_selector(".ps-api-op")
     text = pg.inner_text("#api-doc")
-    for route in ("/api/v1/corpus/stats", "/api/v1/corpus/articles/{article_id}", "/api/v1/corpus/search"):
+    for route in ("/api/v1/corpus/stats", "/api/v1/corpus/articles/{article_id}", "/api/v1/corpus/search",
+                  "/api/v1/corpus/articles/{article_id}/reuse"):
         assert route in text
     stats = pg.locator(".ps-api-op", has_text="GET /api/v1/corpus/stats").first.inner_text()
     for name in ("from", "to", "outlet", "orientation", "technique", "search", "min_confidence", "by"):
@@ -313,6 +318,127 @@ def test_a_store_without_dates_or_outlets(browser, tmp_path):  # noqa: F811
         assert "No outlets" in pg.inner_text("#ex-pair")
         assert [b.split(" (")[0] for b in _outlet_bars(pg)] == ["(unknown)"]
         _save(pg, tmp_path, "explore-undated.png")
+        assert axe_violations(pg) == []
+        assert pg.js_errors == []
+        context.close()
+    corpus.close()
+
+
+COPY_TITLE = f"Mirror {XSS}<b>copy</b>"
+
+
+@pytest.fixture(scope="module")
+def reuse_site(tmp_path_factory):
+    """The planted copies of tests/test_corpus_trace.py, D titled with a script payload, plus G (no reuse);
+    traced with `propscope trace --db`."""
+    folder = tmp_path_factory.mktemp("reuse")
+    rows = reuse_rows(copy_title=COPY_TITLE) + [
+        {"id": "G", "text": "A quiet day\n\n" + PLAIN, "url": "https://quiet.example/g", "source": "Quiet"}]
+    corpus = Corpus(build_traced_store(folder, rows), create=False)
+    ids = {s.article.id: s.id for s in corpus.iter_articles()}
+    with running_server(create_app(FakeDetector(), corpus=corpus)) as url:
+        yield url, ids
+    corpus.close()
+
+
+def _pairs_shown(pg) -> list[list[str]]:
+    """The side-by-side table: [this article's passage, the other's] per row."""
+    return pg.evaluate("[...document.querySelectorAll('#ex-reuse-pair li.ps-pair')].map(r => "
+                       "[...r.querySelectorAll('blockquote')].map(b => b.textContent))")
+
+
+def _boxed(pg) -> list[list[str]]:
+    """The reused passages marked in the article text: [label, text]."""
+    return pg.evaluate("[...document.querySelectorAll('#article-view .ps-reused')].map(b => "
+                       "[b.querySelector('.ps-reuse-tag').dataset.label, b.textContent])")
+
+
+def _chosen(pg) -> list[str]:
+    return pg.evaluate("[...document.querySelectorAll('#ex-reuse-list button[aria-pressed=true]')]"
+                       ".map(b => b.dataset.reuse)")
+
+
+def test_article_view_shows_text_reuse_side_by_side(browser, reuse_site, tmp_path):  # noqa: F811
+    import httpx
+
+    url, ids = reuse_site
+    api = httpx.get(f"{url}/api/v1/corpus/articles/{ids['C']}/reuse").json()
+    context, pg = _open(browser, f"{url}/?view=explore&article={ids['C']}")
+    _settle(pg)
+    expect(pg.locator("#ex-reuse h2")).to_have_text("Text reuse")
+    rows = _list(pg, "#ex-reuse-list")
+    assert [r[1].split("(")[0].strip() for r in rows] == ["Source", "Source", "Copy"]
+    assert rows[0][0] == f"{api['sources'][0]['title']} tass.com, 2018-09-07Show 2 passages"
+    assert [r[2] for r in rows] == ["verbatim copy", "light rewording", "verbatim copy"]
+    assert rows[2][0].startswith(COPY_TITLE)  # the payload in the copy's title is text
+    assert [r[3] for r in rows] == [f"{round(100 * x['share'])}% / {round(100 * x['other_share'])}%"
+                                   for x in api["sources"] + api["copies"]]
+    assert "by publication dates" in rows[0][1]
+    assert "probable origin" in pg.inner_text("#ex-reuse-family")
+
+    # the first source is shown at first: its passages side by side and boxed in the article
+    assert _chosen(pg) == [str(ids["A"])]
+    first = api["sources"][0]["passages"]
+    assert _pairs_shown(pg) == [[p["text"], p["other_text"]] for p in first]
+    assert _boxed(pg) == [[f"reused {i + 1}", p["text"]] for i, p in enumerate(first)]
+    assert pg.locator("#article-view .ps-reused mark.ps-span").count() >= 1  # technique marks stay inside
+    _save(pg, tmp_path, "explore-reuse.png")
+    assert axe_violations(pg) == []
+
+    # choose the second source with the keyboard: the URL keeps the choice
+    pg.focus(f"#ex-reuse-list button[data-reuse='{ids['B']}']")
+    pg.keyboard.press("Enter")
+    assert _chosen(pg) == [str(ids["B"])]
+    second = api["sources"][1]["passages"]
+    assert _pairs_shown(pg) == [[p["text"], p["other_text"]] for p in second]
+    assert [b[1] for b in _boxed(pg)] == [p["text"] for p in second]
+    assert parse_qs(urlsplit(pg.url).query)["reuse"] == [str(ids["B"])]
+
+    # open the source: its view shows this pair from the other side; Back returns
+    pg.click(f"#ex-reuse-list tr[data-reuse='{ids['A']}'] a")
+    _settle(pg)
+    assert parse_qs(urlsplit(pg.url).query)["article"] == [str(ids["A"])]
+    assert pg.inner_text("#ex-art-title") == api["sources"][0]["title"]
+    assert pg.evaluate("document.activeElement.id") == "ex-art-title"
+    assert _chosen(pg) == [str(ids["C"])]
+    assert {r[1].split("(")[0].strip() for r in _list(pg, "#ex-reuse-list")} == {"Copy"}
+    assert _pairs_shown(pg) == [[p["other_text"], p["text"]] for p in first]
+    pg.go_back()
+    _settle(pg)
+    assert parse_qs(urlsplit(pg.url).query)["article"] == [str(ids["C"])]
+    assert _chosen(pg) == [str(ids["B"])]
+    assert pg.inner_text("#ex-art-title").startswith("Putin hopes terrorists in Idlib will wisen up")
+    assert _injected(pg) == {"xss": None, "img": 0}  # D's title, a script payload, is shown as text
+    assert pg.js_errors == []
+    context.close()
+
+
+def test_reuse_of_unknown_direction_none_and_not_traced(browser, reuse_site, tmp_path):  # noqa: F811
+    url, ids = reuse_site
+    context, pg = _open(browser, f"{url}/?view=explore&article={ids['F']}")
+    _settle(pg)
+    [row] = _list(pg, "#ex-reuse-list")
+    assert row[1].startswith("Shares text") and "direction unknown" in row[1]
+    pg.goto(f"{url}/?view=explore&article={ids['G']}")
+    _settle(pg)
+    assert pg.inner_text("#ex-reuse-none").startswith("No reuse found")
+    assert _boxed(pg) == [] and pg.locator("#ex-reuse-pair *").count() == 0
+    context.close()
+
+    context, pg = _open(browser, f"{url}/?view=explore&article={ids['C']}", viewport=(420, 900))
+    _settle(pg)
+    assert len(_pairs_shown(pg)) >= 1
+    overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1
+    _save(pg, tmp_path, "explore-reuse-narrow.png")
+    context.close()
+
+    corpus, server = _server(tmp_path, reuse_rows())  # ingested, never traced
+    with server as url2:
+        context, pg = _open(browser, f"{url2}/?view=explore&article=1")
+        _settle(pg)
+        line = pg.inner_text("#ex-reuse-none")
+        assert f"propscope trace --db {corpus.name}" in line and "\n" not in line.strip()
         assert axe_violations(pg) == []
         assert pg.js_errors == []
         context.close()

@@ -134,7 +134,8 @@ def test_bad_parameters_get_one_line_naming_them(client, params, word):
 
 def test_routes_are_in_the_openapi_document(client):
     paths = client.get("/openapi.json").json()["paths"]
-    for p in ("stats", "articles", "articles/{article_id}", "outlets", "search"):
+    for p in ("stats", "articles", "articles/{article_id}", "articles/{article_id}/reuse", "outlets",
+              "search"):
         assert f"/api/v1/corpus/{p}" in paths
     names = {p["name"] for p in paths["/api/v1/corpus/stats"]["get"]["parameters"]}
     assert {"from", "to", "outlet", "orientation", "technique", "search", "min_confidence", "by"} <= names

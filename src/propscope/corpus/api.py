@@ -243,10 +243,11 @@ class Corpus:
         with self.store.read() as conn:
             return Q.article(conn, article_id)
 
-    def reuse(self, article_id: int) -> ArticleReuse:
+    def reuse(self, article_id: int) -> ArticleReuse | None:
         """The saved trace results of one article: the earlier articles it reuses text from (``sources``)
         and the later ones that reuse its text (``copies``), each link with its passages and their texts;
-        plus its story family. Empty when no trace has been run or the article shares no text."""
+        plus its story family and when the store was traced (``traced_at``). Empty when no trace has been
+        run or the article shares no text; None when there is no such article."""
         from .reuse import reuse
 
         with self.store.read() as conn:
@@ -266,9 +267,10 @@ class Corpus:
         with self.store.read() as conn:
             return Q.outlets(conn)
 
-    def version(self) -> tuple[int, int, int]:
-        """A cheap stamp that changes when articles, analyses or outlets change (for caches of answers):
-        the largest analysis id, the number of current analyses and a sum over the outlets' columns."""
+    def version(self) -> tuple[int, int, int, str]:
+        """A cheap stamp that changes when articles, analyses, outlets or trace results change (for caches
+        of answers): the largest analysis id, the number of current analyses, a sum over the outlets'
+        columns and when the store was last traced."""
         with self.store.read() as conn:
             return Q.version(conn)
 

@@ -634,12 +634,18 @@ def outlets(conn: Connection) -> Rows[OutletRow]:
     )
 
 
-def version(conn: Connection) -> tuple[int, int, int]:
-    """(largest analysis id, current analyses, a checksum of the outlets' names and orientations)."""
+def version(conn: Connection) -> tuple[int, int, int, str]:
+    """(largest analysis id, current analyses, a checksum of the outlets' names and orientations, when the
+    store was last traced or "")."""
     a = conn.execute(sa.select(sa.func.coalesce(sa.func.max(an_.c.id), 0), sa.func.count())
                      .where(an_.c.current == sa.true())).one()
     o = conn.execute(sa.select(o_.c.id, o_.c.name, o_.c.orientation)).all()
-    return int(a[0]), int(a[1]), hash(tuple(tuple(r) for r in o)) & 0x7FFFFFFF
+    return int(a[0]), int(a[1]), hash(tuple(tuple(r) for r in o)) & 0x7FFFFFFF, traced_at(conn) or ""
+
+
+def traced_at(conn: Connection) -> str | None:
+    """When the store was last traced (`propscope trace --db`; ISO 8601), or None when it never was."""
+    return conn.execute(sa.select(S.meta.c.value).where(S.meta.c.key == "traced_at")).scalar()
 
 
 # --- export rows ----------------------------------------------------------------------------------

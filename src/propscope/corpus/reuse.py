@@ -100,13 +100,14 @@ def run_trace(
 class ArticleReuse:
     """Where one stored article's text came from and where it went: links in which it is the copy
     (``sources``) or the source (``copies``), with passages and texts; the other articles' titles; its
-    story family."""
+    story family; when the store was last traced (``traced_at``, None: never)."""
 
     article_id: int
     sources: list[ReuseLink] = field(default_factory=list)
     copies: list[ReuseLink] = field(default_factory=list)
     titles: dict[int, str | None] = field(default_factory=dict)
     family: StoryFamily | None = None
+    traced_at: str | None = None
 
 
 def _texts(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str | None, str | None, str | None]]:
@@ -126,9 +127,13 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str | None, 
     return {r[0]: (r[1], r[2], r[3], r[4].isoformat() if r[4] else None) for r in rows}
 
 
-def reuse(conn: Connection, article_id: int) -> ArticleReuse:
-    """The stored trace results of one article (empty when it shares no text or no trace has run)."""
+def reuse(conn: Connection, article_id: int) -> ArticleReuse | None:
+    """The stored trace results of one article (empty when it shares no text or no trace has run), or None
+    when there is no such article."""
     from ..trace.model import Passage, ReuseLink, StoryFamily
+
+    if conn.execute(sa.select(S.articles.c.id).where(S.articles.c.id == article_id)).first() is None:
+        return None
 
     links = conn.execute(
         sa.select(L).where(sa.or_(L.c.source_id == article_id, L.c.copy_id == article_id)).order_by(L.c.id)
@@ -148,7 +153,7 @@ def reuse(conn: Connection, article_id: int) -> ArticleReuse:
         members = list(conn.execute(q).scalars())
     info = _texts(conn, {article_id} | {r.source_id for r in links} | {r.copy_id for r in links}
                   | ({fam_row.origin_id} if fam_row and fam_row.origin_id else set()))
-    out = ArticleReuse(article_id, titles={k: v[1] for k, v in info.items()})
+    out = ArticleReuse(article_id, titles={k: v[1] for k, v in info.items()}, traced_at=Q.traced_at(conn))
     for r in links:
         src, cp = info[r.source_id], info[r.copy_id]
         lk = ReuseLink(

@@ -1,4 +1,5 @@
-"""The corpus REST API behind the Explore view: /api/v1/corpus/{stats,articles,articles/{id},outlets,search}.
+"""The corpus REST API behind the Explore view: /api/v1/corpus/{stats,articles,articles/{id},
+articles/{id}/reuse,outlets,search}.
 
 Every route reads the store given to `propscope serve --db` through ``propscope.Corpus`` (no SQL here) and
 takes the CLI's filters as query parameters (``from``, ``to``, ``outlet``, ``orientation``, ``technique``,
@@ -14,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -27,6 +28,8 @@ API_PREFIX = "/api/v1/corpus"
 
 NO_STORE = ("no corpus store: make one with `propscope ingest FILES...` (it writes ./propscope.db), "
             "then start `propscope serve --db propscope.db`")
+
+NOT_TRACED = "this store has not been traced: run `propscope trace --db {store}` to find text reuse"
 
 BY_VALUES = ("outlet", "orientation", "technique", "day", "week", "month", "year")
 SORT_VALUES = ("score", "published", "outlet", "title", "spans", "words", "id")
@@ -93,6 +96,57 @@ class StoredArticleAnswer(BaseModel):
     ingested_at: str
     history: list[str] = Field(description="models of older analyses kept in the store")
     analysis: Analysis = Field(description="the current analysis, as `propscope analyze` prints it")
+
+
+class ReusePassageItem(BaseModel):
+    """Two aligned passages: this article's (``start``, ``end``, ``text``) and the other article's."""
+
+    start: int = Field(description="offset in this article's text (end exclusive)")
+    end: int
+    text: str = Field(description="this article's passage: its text[start:end]")
+    other_start: int = Field(description="offset in the other article's text")
+    other_end: int
+    other_text: str
+    similarity: float = Field(description="share of the passage's words matched in order (docs/trace.md)")
+    kind: Literal["verbatim", "reworded", "quotation"]
+
+
+class ReuseItem(BaseModel):
+    """A link between this article and another one that shares text with it."""
+
+    id: int = Field(description="the other article's store id")
+    title: str | None
+    outlet: str | None
+    published: str | None = Field(description="the other article's publication date")
+    kind: Literal["verbatim", "reworded", "quotation"] = Field(
+        description="verbatim copy, light rewording, or shared quotation only (docs/trace.md)")
+    direction: Literal["dates", "unknown"] = Field(
+        description="dates: the earlier date is the source; unknown: a date is missing or both are equal")
+    share: float = Field(description="fraction of this article's characters in aligned passages")
+    other_share: float = Field(description="same for the other article")
+    similarity: float = Field(description="passage similarity, weighted by passage length")
+    passages: list[ReusePassageItem]
+
+
+class ReuseFamilyItem(BaseModel):
+    id: int
+    origin: int | None = Field(description="probable origin: the single earliest dated member, if any")
+    origin_title: str | None
+    origin_published: str | None
+    size: int = Field(description="articles in the family")
+    links: int = Field(description="reuse links inside the family")
+
+
+class ArticleReuseAnswer(BaseModel):
+    id: int
+    traced: bool = Field(description="false: no `propscope trace --db` has been run on this store yet")
+    traced_at: str | None = Field(description="when the store was last traced")
+    hint: str | None = Field(default=None, description="when not traced: how to trace the store")
+    sources: list[ReuseItem] = Field(description="earlier articles whose text this one reuses")
+    copies: list[ReuseItem] = Field(description="later articles that reuse this one's text")
+    unknown_direction: list[ReuseItem] = Field(
+        description="articles sharing text with this one where the dates cannot tell which came first")
+    family: ReuseFamilyItem | None = Field(description="the story family of this article, if any")
 
 
 class OutletItem(BaseModel):
@@ -279,6 +333,50 @@ def _page(page: Any, sort: str, filters: Filters) -> dict[str, Any]:
             "filters": filters.to_dict(), "rows": page.rows.to_dicts()}
 
 
+def _reuse_answer(corpus: Any, article_id: int) -> dict[str, Any] | None:
+    """Corpus.reuse(article_id) seen from the article: each link names the other article and gives this
+    article's passage first; links of unknown direction apart. None when there is no such article."""
+    r = corpus.reuse(article_id)
+    if r is None:
+        return None
+    me = str(article_id)
+
+    def item(lk: Any) -> dict[str, Any]:
+        mine_is_copy = lk.copy_id == me
+        other = int(lk.source if mine_is_copy else lk.copy_id)
+        return {
+            "id": other, "title": r.titles.get(other),
+            "outlet": lk.source_outlet if mine_is_copy else lk.copy_outlet,
+            "published": lk.source_published if mine_is_copy else lk.copy_published,
+            "kind": lk.kind, "direction": lk.direction,
+            "share": lk.share if mine_is_copy else lk.source_share,
+            "other_share": lk.source_share if mine_is_copy else lk.share,
+            "similarity": lk.similarity,
+            "passages": sorted(({
+                "start": p.copy_start if mine_is_copy else p.source_start,
+                "end": p.copy_end if mine_is_copy else p.source_end,
+                "text": p.copy_text if mine_is_copy else p.source_text,
+                "other_start": p.source_start if mine_is_copy else p.copy_start,
+                "other_end": p.source_end if mine_is_copy else p.copy_end,
+                "other_text": p.source_text if mine_is_copy else p.copy_text,
+                "similarity": p.similarity, "kind": p.kind} for p in lk.passages), key=lambda p: p["start"]),
+        }
+
+    links = r.sources + r.copies
+    fam = r.family
+    origin = int(fam.origin) if fam is not None and fam.origin else None
+    return {
+        "id": article_id, "traced": r.traced_at is not None, "traced_at": r.traced_at,
+        "hint": None if r.traced_at else NOT_TRACED.format(store=corpus.name),
+        "sources": [item(lk) for lk in r.sources if lk.direction == "dates"],
+        "copies": [item(lk) for lk in r.copies if lk.direction == "dates"],
+        "unknown_direction": [item(lk) for lk in links if lk.direction != "dates"],
+        "family": None if fam is None else {
+            "id": fam.id, "origin": origin, "origin_title": r.titles.get(origin) if origin else None,
+            "origin_published": fam.origin_published, "size": len(fam.members), "links": fam.links},
+    }
+
+
 def make_corpus_router() -> APIRouter:
     """The /api/v1/corpus routes (the app keeps the open Corpus in ``app.state.corpus``, None without one)."""
     router = APIRouter(tags=["corpus"], responses={
@@ -326,6 +424,12 @@ def make_corpus_router() -> APIRouter:
                     "analysis": a.analysis.model_dump(mode="json")}
 
         return await _answer(request, one)
+
+    @router.get(f"{API_PREFIX}/articles/{{article_id}}/reuse", response_model=ArticleReuseAnswer,
+                summary="Text reuse of one stored article, as saved by `propscope trace --db`: its sources, "
+                "copies and the aligned passages")
+    async def article_reuse(request: Request, article_id: int) -> Response:
+        return await _answer(request, lambda c: _reuse_answer(c, article_id))
 
     @router.get(f"{API_PREFIX}/outlets", response_model=list[OutletItem],
                 summary="Every outlet with its metadata and number of stored articles")

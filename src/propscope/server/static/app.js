@@ -24,6 +24,7 @@
     hidden: new Set(),   // technique names switched off in the legend
     threshold: 0,        // spans under this confidence are not highlighted
     pinned: null,        // the mark whose tooltip was opened by a tap/click
+    reuse: [],           // passages of the article reused from or by another one: [{start, end, label}]
     busy: null,          // {controller, timer} while a request runs
     token: sessionStorage.getItem(TOKEN_KEY) || "",
   };
@@ -147,6 +148,7 @@
       state.home.append($("results"));  // back from a stored article: show the analyser's own results
       hideTooltip(true);
       state.analysis = state.own;
+      state.reuse = [];
       if (!state.own) $("results").hidden = true;
     }
     document.querySelectorAll(".ps-view").forEach((v) => { v.hidden = v.dataset.view !== name; });
@@ -306,6 +308,7 @@
         return;
       }
       state.analysis = state.own = data;
+      state.reuse = [];
       if (after) after(data);
       render();
       setStatus(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
@@ -439,11 +442,11 @@
     }
   }
 
-  /* Split the text at every span boundary (and the end of the title line); each segment knows the spans
-   * that cover it. */
-  function segments(text, spans, extraCut) {
+  /* Split the text at every span boundary (and at the extra cuts: the end of the title line, reused
+   * passages); each segment knows the spans that cover it. */
+  function segments(text, spans, extraCuts) {
     const cuts = new Set([0, text.length]);
-    if (extraCut > 0) cuts.add(extraCut);
+    for (const c of extraCuts) if (c > 0) cuts.add(c);
     for (const s of spans) {
       cuts.add(s.start);
       cuts.add(s.end);
@@ -471,6 +474,14 @@
     return b;
   }
 
+  /* A reused passage: a box with a bar on its left (on every line) and a text label, so that it differs
+   * from technique highlights by more than colour; its segments go inside. */
+  function reuseBox(r) {
+    const box = el("span", { class: "ps-reused", "data-reuse": r.label });
+    box.append(el("span", { class: "ps-reuse-tag", "aria-hidden": "true", "data-label": `reused ${r.label}` }));
+    return box;
+  }
+
   function renderArticle(a) {
     const view = $("article-view");
     view.replaceChildren();
@@ -482,11 +493,20 @@
       if (!endsAt.has(s.end)) endsAt.set(s.end, []);
       endsAt.get(s.end).push(s);
     }
-    for (const seg of segments(text, spans, titleEnd)) {
+    const reuse = state.reuse;
+    let open = null;  // {range, box}: the reused passage being filled
+    for (const seg of segments(text, spans, [titleEnd, ...reuse.flatMap((r) => [r.start, r.end])])) {
       const piece = text.slice(seg.start, seg.end);
       const inTitle = titleEnd > 0 && seg.start < titleEnd;
+      const range = reuse.find((r) => r.start <= seg.start && r.end >= seg.end) || null;
+      if (!range) open = null;
+      else if (!open || open.range !== range) {
+        open = { range, box: reuseBox(range) };
+        view.append(open.box);
+      }
+      const into = open ? open.box : view;
       if (!seg.covering.length) {
-        view.append(inTitle ? el("span", { class: "ps-title-line" }, piece) : document.createTextNode(piece));
+        into.append(inTitle ? el("span", { class: "ps-title-line" }, piece) : document.createTextNode(piece));
       } else {
         const inner = seg.covering[0];
         const info = techniqueInfo(inner.technique);
@@ -505,9 +525,9 @@
         mark.style.boxShadow = seg.covering
           .map((s, i) => `0 ${2 * (i + 1)}px 0 0 ${safeColour(techniqueInfo(s.technique).colour)}`)
           .join(", ");
-        view.append(mark);
+        into.append(mark);
       }
-      for (const s of (endsAt.get(seg.end) || []).sort((x, y) => x.start - y.start)) view.append(badge(s));
+      for (const s of (endsAt.get(seg.end) || []).sort((x, y) => x.start - y.start)) into.append(badge(s));
     }
     view.classList.toggle("ps-no-badges", !$("show-badges").checked);
   }
@@ -698,12 +718,31 @@
     hideTooltip(true);
     container.append($("results"));
     state.analysis = analysis;
+    state.reuse = [];
     const u = readUrl();
     state.threshold = u.min !== null ? u.min : defaultThreshold();
     state.hidden = new Set(u.hide.filter((n) => !state.byName.size || state.byName.has(n)));
     $("threshold").value = String(state.threshold);
     updateThresholdLabel();
     render();
+  }
+
+  /* Mark passages of the shown article as reused (Explore's text reuse): ``ranges`` [{start, end, label}],
+   * offsets into the article's text; overlapping ones are joined. An empty list removes the marks. */
+  function setReuse(ranges) {
+    const merged = [];
+    for (const r of [...ranges].sort((x, y) => x.start - y.start)) {
+      const last = merged[merged.length - 1];
+      if (last && r.start < last.end) {
+        last.end = Math.max(last.end, r.end);
+        last.label = `${last.label}, ${r.label}`;
+      } else if (r.end > r.start) {
+        merged.push({ start: r.start, end: r.end, label: String(r.label) });
+      }
+    }
+    state.reuse = merged;
+    hideTooltip(true);
+    if (state.analysis) renderArticle(state.analysis);
   }
 
   async function start() {
@@ -737,7 +776,7 @@
     document.body.dataset.ready = "1";
   }
 
-  window.propscopePage = { registerView, showAnalysis, el, readJson, describeError, authHeaders, safeColour,
+  window.propscopePage = { registerView, showAnalysis, setReuse, el, readJson, describeError, authHeaders, safeColour,
     techniques: () => state.techniques, model: () => state.model };
   // after every deferred script has run, so that they can register their views first
   if (document.readyState === "complete") start();

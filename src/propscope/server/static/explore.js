@@ -4,6 +4,8 @@
  * orientation, technique, search, min_confidence), the chart settings (period, metric, a, b), the list's
  * sort and page, and the article shown (article=ID). Each change pushes a history entry, so a copied link
  * reproduces the view and Back returns to the previous one. The filter parameters go to the API as they are.
+ * In the article view, `reuse=ID` names the other article whose shared passages are shown (the text reuse
+ * section, from GET /api/v1/corpus/articles/{id}/reuse); choosing another one replaces the URL.
  *
  * Without a store (GET /api/v1/corpus says store: null) the view is not added; one line under the header says
  * how to make a store. Every string from the store goes into the page as text (textContent), never as HTML.
@@ -122,9 +124,13 @@
     const art = el("div", { id: "ex-article", hidden: "" },
       el("p", null, el("a", { href: "?view=explore", id: "ex-back" }, "← Back to the list")),
       el("section", { "aria-labelledby": "ex-art-title" },
-        el("h2", { id: "ex-art-title" }), el("dl", { id: "ex-art-meta", class: "ps-ex-meta" })),
+        el("h2", { id: "ex-art-title", tabindex: "-1" }), el("dl", { id: "ex-art-meta", class: "ps-ex-meta" })),
       el("div", { id: "ex-art-error", class: "ps-error", role: "alert", hidden: "" }),
-      el("div", { id: "ex-art-results" }));
+      el("div", { id: "ex-art-results" }),
+      el("section", { id: "ex-reuse", "aria-labelledby": "ex-reuse-heading" },
+        el("h2", { id: "ex-reuse-heading" }, "Text reuse"),
+        el("div", { id: "ex-reuse-body" }),
+        el("div", { id: "ex-reuse-pair" })));
     root.append(dash, art);
     return root;
   }
@@ -444,8 +450,11 @@
     showError("ex-art-error", "");
     document.body.dataset.explore = "loading";
     const back = new URLSearchParams(q);
-    for (const k of ["article", "min", "hide"]) back.delete(k);
+    for (const k of ["article", "min", "hide", "reuse"]) back.delete(k);
     $("ex-back").setAttribute("href", `?${back.toString()}`);
+    $("ex-reuse-body").replaceChildren(el("p", { class: "ps-empty" }, "Loading…"));
+    $("ex-reuse-pair").replaceChildren();
+    const reuse = getJson(`/articles/${encodeURIComponent(id)}/reuse`).catch((e) => ({ error: e }));
     let data;
     try {
       data = await getJson(`/articles/${encodeURIComponent(id)}`);
@@ -454,6 +463,7 @@
         showError("ex-art-error", `Could not load article ${id}: ${e.message || e}`);
         $("ex-art-title").textContent = "Article not found";
         $("ex-art-meta").replaceChildren();
+        $("ex-reuse-body").replaceChildren();
         document.body.dataset.explore = "ready";
       }
       return;
@@ -475,7 +485,129 @@
       row("Original", safe ? el("a", { href: art.url, rel: "noopener noreferrer nofollow" }, art.url) : art.url);
     }
     page.showAnalysis(data.analysis, $("ex-art-results"));
+    const found = await reuse;
+    if (seq !== st.seq) return;
+    showReuse(Number(id), found, q.get("reuse"));
+    if (st.focusTitle) $("ex-art-title").focus();
+    st.focusTitle = false;
     document.body.dataset.explore = "ready";
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Text reuse of the shown article (saved by `propscope trace --db`)
+  // -------------------------------------------------------------------------------------------------
+
+  const KINDS = { verbatim: "verbatim copy", reworded: "light rewording", quotation: "shared quotation only" };
+  const ROLES = { sources: "Source (earlier)", copies: "Copy (later)", unknown_direction: "Shares text" };
+
+  /* A link to another article's view that comes back with this pair chosen; Back returns here. */
+  function articleLink(otherId, thisId, text) {
+    const u = new URLSearchParams(location.search);
+    u.set("article", String(otherId));
+    u.set("reuse", String(thisId));
+    const a = el("a", { href: `?${u.toString()}`, class: "ps-reuse-open" }, text);
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      st.focusTitle = true;
+      go(u);
+    });
+    return a;
+  }
+
+  const titleOf = (item) => item.title || `article ${item.id}`;
+
+  function showReuse(id, data, chosen) {
+    const body = $("ex-reuse-body");
+    page.setReuse([]);
+    if (data.error) {
+      body.replaceChildren(el("p", { class: "ps-error", role: "alert" },
+        `Could not load the text reuse of article ${id}: ${data.error.message || data.error}`));
+      return;
+    }
+    if (!data.traced) {
+      body.replaceChildren(el("p", { class: "ps-hint", id: "ex-reuse-none" }, "Not traced yet: run ",
+        el("code", null, `propscope trace --db ${st.info.store}`), " to find the articles that share text with this one."));
+      return;
+    }
+    const items = [];
+    for (const key of ["sources", "copies", "unknown_direction"]) for (const it of data[key]) items.push({ ...it, role: key });
+    if (!items.length) {
+      body.replaceChildren(el("p", { class: "ps-empty", id: "ex-reuse-none" },
+        `No reuse found: no other article in the store shares text with this one (traced ${data.traced_at}).`));
+      return;
+    }
+    const intro = [];
+    const fam = data.family;
+    if (fam) {
+      const line = el("p", { id: "ex-reuse-family" }, `Story family of ${fam.size} articles (${fam.links} reuse links): `);
+      if (fam.origin === null) line.append("no single earliest article, so no probable origin.");
+      else if (fam.origin === id) line.append("this article is its probable origin (the earliest).");
+      else {
+        line.append("probable origin ", articleLink(fam.origin, id, fam.origin_title || `article ${fam.origin}`),
+          fam.origin_published ? ` (${fam.origin_published}).` : ".");
+      }
+      intro.push(line);
+    }
+    const head = el("tr", null, ...["Article", "Relation", "Kind of reuse", "Share of the text (this / other)"]
+      .map((h) => el("th", { scope: "col" }, h)));
+    const rows = el("tbody");
+    const buttons = new Map();
+    for (const it of items) {
+      const b = el("button", { type: "button", class: "ps-secondary ps-small", "aria-pressed": "false",
+        "aria-controls": "ex-reuse-pair", "data-reuse": String(it.id) },
+      `Show ${it.passages.length} passage${it.passages.length === 1 ? "" : "s"}`);
+      b.addEventListener("click", () => choose(it.id, true));
+      buttons.set(it.id, b);
+      const where = [it.outlet || "(unknown outlet)", it.published || "undated"].join(", ");
+      rows.append(el("tr", { "data-reuse": String(it.id) },
+        el("td", null, articleLink(it.id, id, titleOf(it)), el("span", { class: "ps-reuse-where" }, ` ${where}`),
+          el("br"), b),
+        el("td", null, ROLES[it.role], el("br"), el("span", { class: "ps-reuse-where" },
+          it.direction === "dates" ? "by publication dates" : "direction unknown (a date missing or equal)")),
+        el("td", null, KINDS[it.kind] || it.kind),
+        el("td", { class: "ps-num" }, `${pct(it.share)} / ${pct(it.other_share)}`)));
+    }
+    const table = el("table", { class: "ps-ex-table", id: "ex-reuse-list" },
+      el("caption", null, `${items.length} article${items.length === 1 ? "" : "s"} sharing text with this one ` +
+        `(sources: ${data.sources.length}, copies: ${data.copies.length}, direction unknown: ${data.unknown_direction.length})`),
+      el("thead", null, head), rows);
+    body.replaceChildren(...intro, el("div", { class: "ps-scroll" }, table));
+
+    function choose(other, byUser) {
+      const it = items.find((x) => x.id === other) || items[0];
+      for (const [k, b] of buttons) {
+        b.setAttribute("aria-pressed", String(k === it.id));
+        b.closest("tr").classList.toggle("ps-chosen", k === it.id);
+      }
+      showPair(id, it);
+      if (byUser) {
+        const u = new URLSearchParams(location.search);
+        u.set("reuse", String(it.id));
+        history.replaceState(null, "", `${location.pathname}?${u.toString()}`);
+      }
+    }
+    choose(Number(chosen), false);
+  }
+
+  /* The chosen pair's passages side by side (this article | the other), marked in the article's text. */
+  function showPair(id, it) {
+    const other = it.role === "sources" ? "Source" : it.role === "copies" ? "Copy" : "Other article";
+    const list = el("ol", { class: "ps-pairs", "aria-labelledby": "ex-reuse-pair-heading" });
+    it.passages.forEach((p, i) => {
+      const side = (who, a, b, text) => el("figure", null,
+        el("figcaption", null, `${who}, characters ${a}–${b}`), el("blockquote", { class: "ps-passage" }, text));
+      list.append(el("li", { class: "ps-pair" },
+        el("p", { class: "ps-pair-head" }, el("strong", null, `Passage ${i + 1}`),
+          ` · similarity ${pct(p.similarity)}, ${KINDS[p.kind] || p.kind}`),
+        el("div", { class: "ps-pair-sides" }, side("This article", p.start, p.end, p.text),
+          side(other, p.other_start, p.other_end, p.other_text))));
+    });
+    $("ex-reuse-pair").replaceChildren(
+      el("h3", { id: "ex-reuse-pair-heading" }, "Passages shared with ", articleLink(it.id, id, titleOf(it))),
+      el("p", { class: "ps-hint" }, "This article's passage on the left, the other's on the right. In the article " +
+        "above they have a bar on their left, a dotted underline and a label “reused N” (N: the passage's number)."),
+      list);
+    page.setReuse(it.passages.map((p, i) => ({ start: p.start, end: p.end, label: i + 1 })));
   }
 
   // -------------------------------------------------------------------------------------------------
