@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from explore_fixtures import PLAIN, XSS, build_store, build_traced_store, corpus_rows, reuse_rows, xss_rows
 from server_fixtures import FakeDetector, running_server
+from test_browser import _open as _open_page
 from test_browser import _save, axe_violations, browser, pytestmark  # noqa: F401  (fixture and skip mark)
 
 from propscope import Corpus
@@ -41,15 +42,9 @@ def xss_url(tmp_path_factory):
 
 
 def _open(browser, url, viewport=(1280, 1000)):  # noqa: F811
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.goto(url)
-    pg.wait_for_selector("body[data-ready='1']")
+    """The analyser page's opener (page errors collected), then waiting for the Explore view to settle."""
+    context, pg = _open_page(browser, url, viewport)
     pg.wait_for_selector("body[data-explore='ready'], body[data-explore='off']", state="attached")
-    pg.js_errors = errors  # type: ignore[attr-defined]
     return context, pg
 
 
