@@ -71,6 +71,7 @@ def test_distilled_student_with_frozen_embeddings_becomes_a_model_folder(tiny, t
     from propscope_train.loop import (
         FROZEN_KEY,
         TrainConfig,
+        _collate,
         default_base_model,
         load_checkpoint,
         load_tokenizer,
@@ -111,6 +112,22 @@ def test_distilled_student_with_frozen_embeddings_becomes_a_model_folder(tiny, t
     teach(examples, [teacher], base, torch.device("cpu"), 1.0)
     np.testing.assert_allclose(x.soft.sum(1), 1.0, rtol=1e-5)
     assert 0 < x.soft.max(1).min() < 1  # soft, not one-hot
+
+    # the technique targets: gold at weight 0; at weight 1 the teacher's softmax(span logits / temperature)
+    spans = [s for x in examples for s in x.spans]
+    gold = [s.target.copy() for s in spans]
+    teach(examples, [teacher], base, torch.device("cpu"), 0.5, tc_weight=0.0)
+    assert all(np.array_equal(s.target, g) for s, g in zip(spans, gold, strict=True))
+    teach(examples, [teacher], base, torch.device("cpu"), 0.5, tc_weight=1.0, temperature=2.0)
+    tm = load_checkpoint(teacher, base, torch.device("cpu"))
+    x = next(x for x in examples if x.spans)
+    ids, mask, _, _ = _collate([x])
+    with torch.inference_mode():
+        logits = tm.span_logits(tm.hidden(ids, mask), [(0, s.a, s.b, s.ctx_lo, s.ctx_hi,
+                                                        torch.from_numpy(s.feats)) for s in x.spans])
+    want = torch.softmax(logits / 2.0, -1).numpy()
+    np.testing.assert_allclose(np.stack([s.target for s in x.spans]), want, atol=1e-5)
+    assert not np.array_equal(x.spans[0].target, gold[spans.index(x.spans[0])])
 
     tuning = build(student, tiny / "data", tmp_path / "model", split_seed=3, window=62, stride=48,
                    lexical=True)
@@ -172,3 +189,27 @@ def test_train_command_passes_the_new_options_through(tiny, tmp_path):
     r = CliRunner().invoke(app, ["train", "--data", str(tiny / "data"), "--out", str(tmp_path / "x"),
                                  "--teacher", str(tmp_path / "missing.pt"), "--max-steps", "1"])
     assert r.exit_code == 2 and "missing.pt: no such teacher checkpoint" in r.output
+
+
+def test_train_command_passes_the_distillation_options_through(tiny, tmp_path):
+    from typer.testing import CliRunner
+
+    from propscope.cli import _register, app
+
+    _register()
+    common = ["train", "--data", str(tiny / "data"), "--epochs", "1", "--max-steps", "1", "--layers", "1",
+              "--window", "62", "--stride", "48", "--split-seed", "3", "--no-lexical", "--device", "cpu",
+              "--threads", "2", "--no-export", "--no-evaluate-epochs"]
+    ckpt = tmp_path / "t.pt"
+    r = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "t"), "--checkpoint", str(ckpt)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "s"), "--teacher", str(ckpt),
+                                 "--distill-weight", "0.5", "--distill-tc-weight", "0.7",
+                                 "--distill-temperature", "2"])
+    assert r.exit_code == 0, r.output
+    assert "TC targets: 0.7 x the teachers' technique probabilities (temperature 2)" in r.output
+    tr = json.loads((tmp_path / "s" / "run.json").read_text())["training"]
+    assert (tr["distill_tc_weight"], tr["distill_temperature"]) == (0.7, 2.0)
+    for bad, why in ((["--distill-tc-weight", "1.5"], "shares"), (["--distill-temperature", "0"], "above 0")):
+        r = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "x"), "--teacher", str(ckpt), *bad])
+        assert r.exit_code == 2 and why in r.output

@@ -205,6 +205,50 @@ def test_a_teacher_on_another_encoder_teaches_through_the_id_map(mpnet, tmp_path
     assert idmap[ids][0, 0] == 0 and idmap[ids][0, -1] == 2  # <s> ... </s>
 
 
+def test_a_frozen_lower_teacher_teaches_from_the_cached_lower_layers(mpnet, tmp_path):
+    from transformers import MPNetConfig, MPNetModel
+
+    from propscope.ptc import load_split
+    from propscope.techniques import TECHNIQUES
+    from propscope_train.data import build_examples
+    from propscope_train.loop import default_base_model, load_tokenizer, special_ids, teach
+    from propscope_train.model import PropagandaModel
+
+    tiny = tmp_path / "tiny-mpnet"
+    torch.manual_seed(0)
+    MPNetModel(MPNetConfig(vocab_size=30527, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64)).save_pretrained(tiny)
+    shutil.copy(mpnet / "tokenizer.json", tiny / "tokenizer.json")
+    teacher = PropagandaModel(tiny, n_techniques=len(TECHNIQUES))
+    with torch.no_grad():  # an upper layer trained, the lower one as the base's (--freeze-layers 1)
+        teacher.encoder.encoder.layer[1].output.dense.weight.mul_(1.5)
+    ckpt = tmp_path / "teacher.pt"
+    torch.save(teacher.state_dict(), ckpt)
+
+    base = default_base_model()
+    tok = load_tokenizer(base)
+    docs = [d for d in sorted(load_split(require_ptc() / "dev"), key=lambda d: d.id) if d.tc][:1]
+
+    def targets(**kw):
+        examples, _ = build_examples(docs, tok, TECHNIQUES, window=62, stride=48,
+                                     special_ids=special_ids(tok))
+        teach(examples, [ckpt], base, torch.device("cpu"), 1.0, teacher_base=tiny, tc_weight=1.0,
+              log=lambda m: None, **kw)
+        return (np.concatenate([x.soft for x in examples]),
+                np.stack([s.target for x in examples for s in x.spans]))
+
+    si_full, tc_full = targets()
+    cache = tmp_path / "cache"
+    si_cached, tc_cached = targets(teacher_freeze=1, teacher_cache=cache)
+    assert len(list(cache.glob("lower-*.npy"))) == 1
+    np.testing.assert_allclose(si_cached, si_full, atol=2e-3)  # the cache holds fp16 states
+    np.testing.assert_allclose(tc_cached, tc_full, atol=2e-3)
+    si_again, _ = targets(teacher_freeze=1, teacher_cache=cache)  # read back, not recomputed
+    np.testing.assert_array_equal(si_again, si_cached)
+    with pytest.raises(SystemExit, match="lower 2 layers"):  # its second layer is not the base's
+        targets(teacher_freeze=2, teacher_cache=tmp_path / "other")
+
+
 def test_the_two_head_model_trains_on_mpnet_with_cached_lower_layers(mpnet, tmp_path):
     from test_training import _subset
 

@@ -91,6 +91,10 @@ class TrainConfig:
     teachers: list[Path] = field(default_factory=list)  # checkpoints whose mean SI probabilities are taught
     distill_weight: float = 0.5  # share of the teachers' SI probabilities in the SI target (rest: gold)
     teacher_base: Path | str | None = None  # the teachers' encoder, when not the student's (e.g. "mpnet")
+    distill_tc_weight: float = 0.0  # share of the teachers' technique probabilities in each span's TC target
+    distill_temperature: float = 1.0  # the teachers' span logits are divided by this before the softmax
+    teacher_freeze_layers: int = 0  # teachers' lower K layers are the base's: their outputs come from a cache
+    teacher_cache: Path | None = None  # that cache's folder (default: beside the first teacher checkpoint)
     freeze_embeddings: bool = False  # keep the base model's word embeddings (checkpoints then omit them)
     freeze_layers: int = 0  # also keep the first K encoder layers as they are (with the embeddings)
     cache_lower: bool = False  # run the frozen lower part once per window, keep its outputs (fp16, on disk)
@@ -187,31 +191,87 @@ def vocab_map(student: Tokenizer, teacher: Tokenizer) -> np.ndarray:
     return out
 
 
+def _check_frozen_lower(model: PropagandaModel, ref: torch.nn.Module, k: int, path: Path) -> None:
+    """Refuse a teacher whose embeddings or first ``k`` layers differ from the base encoder ``ref``'s: the
+    cached lower-layer outputs would not be its own."""
+    want = dict(ref.named_parameters())
+    for name, p in model.encoder.named_parameters():
+        layer = name.split(".")[2] if name.startswith("encoder.layer.") else None
+        lower = name.startswith("embeddings.") or (layer is not None and int(layer) < k)
+        if lower and not torch.equal(p.detach().cpu(), want[name].detach().cpu()):
+            raise SystemExit(f"{path}: its {name} differs from the base encoder's, so its lower {k} layers "
+                             "were trained: drop --teacher-freeze-layers (or give the K it was trained with)")
+
+
 def teach(examples: list[WindowExample], teachers: list[Path], base: Path, device: torch.device,
-          weight: float, batch_size: int = 64, teacher_base: Path | None = None) -> None:
-    """Set each window's SI target to ``weight`` x the teachers' mean BIO probabilities + the rest x gold.
-    ``teacher_base``: the teachers' encoder when it is not the student's (same word pieces, e.g. MPNet)."""
+          weight: float, batch_size: int = 64, teacher_base: Path | None = None, *, tc_weight: float = 0.0,
+          temperature: float = 1.0, teacher_freeze: int = 0, teacher_cache: Path | None = None,
+          log: Callable[[str], None] = print) -> None:
+    """Distillation targets from the mean of the teachers' probabilities.
+
+    SI: each window's target becomes ``weight`` x the teachers' BIO probabilities + the rest x gold.
+    TC: each gold span's target becomes ``tc_weight`` x the teachers' technique probabilities (softmax of
+    their span logits / ``temperature``) + the rest x its gold techniques; ``tc_weight`` 0 leaves it gold.
+    ``teacher_base``: the teachers' encoder when it is not the student's (same word pieces, e.g. MPNet).
+    ``teacher_freeze`` K and ``teacher_cache``: the teachers were trained with their embeddings and first K
+    layers frozen (``--freeze-layers K``), so those layers' outputs are read from (or first written to) the
+    lower-layer cache folder, as in the teachers' own ``--cache-lower`` run, and only the upper layers run.
+    """
     sums = [np.zeros((len(x.ids), 3), dtype=np.float32) for x in examples]
+    tc_sums = [np.zeros((len(x.spans), len(x.spans[0].target) if x.spans else 0), dtype=np.float32)
+               for x in examples]
     order = sorted(range(len(examples)), key=lambda k: len(examples[k].ids))
+    tbase = Path(teacher_base or base)
     idmap = None
     if teacher_base is not None and Path(teacher_base).resolve() != Path(base).resolve():
-        idmap = torch.from_numpy(vocab_map(load_tokenizer(base), load_tokenizer(Path(teacher_base))))
+        idmap = vocab_map(load_tokenizer(base), load_tokenizer(tbase))
+    ref = cache = None
+    if teacher_freeze:
+        ref = PropagandaModel(tbase).encoder
     for path in teachers:
-        model = load_checkpoint(Path(path), Path(teacher_base or base), device)
+        model = load_checkpoint(Path(path), tbase, device)
+        if ref is not None:
+            _check_frozen_lower(model, ref, teacher_freeze, Path(path))
+            if cache is None:
+                from .lower_cache import LowerCache, cache_key
+
+                mapped = [WindowExample(idmap[x.ids] if idmap is not None else x.ids, x.labels, [])
+                          for x in examples]
+                folder = Path(teacher_cache) if teacher_cache else Path(path).parent / "teacher-lower-cache"
+                cache = LowerCache.build(model, teacher_freeze, mapped, folder,
+                                         cache_key(tbase, teacher_freeze, mapped), device, log=log)
         with torch.inference_mode():
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
-                ids, mask, _, _ = _collate([examples[k] for k in idx])
+                batch = [examples[k] for k in idx]
+                ids, mask, _, _ = _collate(batch)
                 if idmap is not None:
-                    ids = idmap[ids]
-                p = torch.softmax(model.si_logits(model.hidden(ids.to(device), mask.to(device))), -1)
-                p = p.float().cpu().numpy()
+                    ids = torch.from_numpy(idmap)[ids]
+                ids, mask = ids.to(device), mask.to(device)
+                if cache is not None:
+                    h = model.upper(cache.batch(idx, ids.shape[1]).to(device), mask, teacher_freeze)
+                else:
+                    h = model.hidden(ids, mask)
+                p = torch.softmax(model.si_logits(h), -1).float().cpu().numpy()
                 for r, k in enumerate(idx):
                     sums[k] += p[r, : len(examples[k].ids)]
+                spans = [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats).to(device))
+                         for r, x in enumerate(batch) for s in x.spans]
+                if tc_weight and spans:
+                    q = torch.softmax(model.span_logits(h, spans) / temperature, -1).float().cpu().numpy()
+                    at = 0
+                    for k, x in zip(idx, batch, strict=True):
+                        if x.spans:
+                            tc_sums[k] += q[at : at + len(x.spans)]
+                            at += len(x.spans)
         del model
-    for x, s in zip(examples, sums, strict=True):
+    for x, s, t in zip(examples, sums, tc_sums, strict=True):
         gold = np.eye(3, dtype=np.float32)[np.clip(x.labels, 0, None)]
         x.soft = weight * s / len(teachers) + (1 - weight) * gold
+        if tc_weight:
+            for j, span in enumerate(x.spans):
+                span.target = (tc_weight * t[j] / len(teachers) + (1 - tc_weight) * span.target).astype(
+                    np.float32)
 
 
 class TorchEncoder:
@@ -261,6 +321,8 @@ def _fingerprint(cfg: TrainConfig, base: Path, n_examples: int, total: int) -> d
     keys = ("seed", "split_seed", "init_seed", "epochs", "batch_size", "lr", "head_lr", "weight_decay",
             "warmup", "tc_weight", "window", "stride", "layers", "max_train_articles", "max_steps",
             "average_from", "freeze_embeddings", "freeze_layers", "distill_weight", "teacher_base")
+    if cfg.teachers:  # (runs without teachers keep the fingerprint that older resume files hold)
+        keys += ("distill_tc_weight", "distill_temperature")
     values = {k: str(v) if isinstance(v, Path) else v for k in keys for v in [getattr(cfg, k)]}
     return {**values, "base_model": base.name, "windows": n_examples, "total_steps": total,
             "teachers": [str(t) for t in cfg.teachers]}
@@ -360,8 +422,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     device = pick_device(cfg.device)
     if cfg.teachers:
         teacher_base = resolve_base_model(cfg.teacher_base) if cfg.teacher_base else None
-        teach(examples, cfg.teachers, base, device, cfg.distill_weight, teacher_base=teacher_base)
+        teach(examples, cfg.teachers, base, device, cfg.distill_weight, teacher_base=teacher_base,
+              tc_weight=cfg.distill_tc_weight, temperature=cfg.distill_temperature,
+              teacher_freeze=cfg.teacher_freeze_layers, teacher_cache=cfg.teacher_cache, log=cfg.log)
         cfg.log(f"SI targets: {cfg.distill_weight:g} x the mean of {len(cfg.teachers)} teachers + gold")
+        if cfg.distill_tc_weight:
+            cfg.log(f"TC targets: {cfg.distill_tc_weight:g} x the teachers' technique probabilities "
+                    f"(temperature {cfg.distill_temperature:g}) + gold")
     if cfg.init_seed is not None:
         torch.manual_seed(cfg.init_seed)
     model = PropagandaModel(base, n_techniques=len(TECHNIQUES), layers=cfg.layers)

@@ -92,6 +92,17 @@ def train(
     ] = None,
     distill_weight: Annotated[float, typer.Option(
         help="Share of the teachers' probabilities in the span target (the rest is the gold labels).")] = 0.5,
+    distill_tc_weight: Annotated[float, typer.Option(
+        help="Share of the teachers' technique probabilities in each gold span's technique target (the rest "
+             "is its gold techniques); 0 keeps the technique targets gold.")] = 0.0,
+    distill_temperature: Annotated[float, typer.Option(
+        help="The teachers' technique logits are divided by this before the softmax (> 1: softer).")] = 1.0,
+    teacher_freeze_layers: Annotated[int, typer.Option(
+        help="The teachers were trained with --freeze-layers K: run their frozen lower K layers once per "
+             "window and keep the outputs (as --cache-lower does), then only their upper layers.")] = 0,
+    teacher_cache: Annotated[Path | None, typer.Option(
+        help="Folder of those lower-layer outputs, e.g. the teacher run's OUT/lower-cache, which is reused "
+             "(default: teacher-lower-cache beside the first teacher).")] = None,
     freeze_embeddings: Annotated[bool, typer.Option(
         help="Keep the base model's word embeddings (smaller checkpoints; less overfitting).")] = False,
     split_seed: Annotated[int | None, typer.Option(
@@ -128,6 +139,10 @@ def train(
                     "pip install 'propscope[train]'") from None
     if not (data / "train").is_dir():
         raise _fail(f"{data}: no train/ folder (expected a PTC folder like ../shared/data/ptc)", 2)
+    if not 0 <= distill_tc_weight <= 1 or not 0 <= distill_weight <= 1:
+        raise _fail("--distill-weight and --distill-tc-weight are shares: give a number from 0 to 1", 2)
+    if distill_temperature <= 0:
+        raise _fail("--distill-temperature must be above 0", 2)
     for t in teacher or []:
         if not t.is_file():
             raise _fail(f"{t}: no such teacher checkpoint (write one with `propscope train --checkpoint`)", 2)
@@ -140,6 +155,8 @@ def train(
                       freeze_layers=freeze_layers, cache_lower=cache_lower, cache_dir=cache_dir,
                       save_every=save_every, resume=resume, stop_after_minutes=stop_after_minutes,
                       eval_epochs=evaluate_epochs, teacher_base=teacher_base, export=export,
+                      distill_tc_weight=distill_tc_weight, distill_temperature=distill_temperature,
+                      teacher_freeze_layers=teacher_freeze_layers, teacher_cache=teacher_cache,
                       log=err.print)
     run_training(cfg)
 
