@@ -15,6 +15,7 @@ from propscope.errors import ModelNotInstalledError
 from propscope.techniques import TECHNIQUES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "idlib-truce.txt"
+LOADED = Path(__file__).resolve().parent / "data" / "loaded-language.txt"
 require((DEFAULT_MODEL_DIR / "config.json").is_file(), "no model shipped in src/propscope/models/default")
 _register()
 runner = CliRunner()
@@ -62,17 +63,20 @@ def test_fast_model_finds_valid_sorted_spans_that_overlap_the_gold_ones(ptc_root
     assert any(p.start < e and s < p.end for p in preds for s, e in doc.si)
 
 
-def test_shipped_model_on_the_sample_gives_valid_sorted_spans():
-    analysis = propscope.analyze(SAMPLE)
+@pytest.mark.parametrize("path", [SAMPLE, LOADED], ids=["sample", "loaded"])
+def test_shipped_model_gives_valid_sorted_spans(path):
+    analysis = propscope.analyze(path)
     text = analysis.article.text
-    assert analysis.spans, "the sample article has propaganda the model should find"
+    if path == LOADED:  # written for the tests, heavy with name calling and loaded language
+        assert analysis.spans, "the shipped model should find spans in tests/data/loaded-language.txt"
     keys = [(s.start, s.end, s.technique) for s in analysis.spans]
     assert keys == sorted(keys)
     for s in analysis.spans:
         assert 0 <= s.start < s.end <= len(text)
         assert text[s.start : s.end] == s.text and s.text.strip()
         assert 0.0 <= s.confidence <= 1.0 and s.technique in TECHNIQUES
-    assert "You might also like" not in text and text.startswith("Putin hopes terrorists")
+    if path == SAMPLE:
+        assert "You might also like" not in text and text.startswith("Putin hopes terrorists")
     assert analysis.model and analysis.model.startswith("propscope-")
 
 
