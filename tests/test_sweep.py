@@ -75,6 +75,7 @@ def test_distilled_student_with_frozen_embeddings_becomes_a_model_folder(tiny, t
         default_base_model,
         load_checkpoint,
         load_tokenizer,
+        span_inputs,
         special_ids,
         teach,
         train,
@@ -123,8 +124,7 @@ def test_distilled_student_with_frozen_embeddings_becomes_a_model_folder(tiny, t
     x = next(x for x in examples if x.spans)
     ids, mask, _, _ = _collate([x])
     with torch.inference_mode():
-        logits = tm.span_logits(tm.hidden(ids, mask), [(0, s.a, s.b, s.ctx_lo, s.ctx_hi,
-                                                        torch.from_numpy(s.feats)) for s in x.spans])
+        logits = tm.span_logits(tm.hidden(ids, mask), span_inputs([x], torch.device("cpu")))
     want = torch.softmax(logits / 2.0, -1).numpy()
     np.testing.assert_allclose(np.stack([s.target for s in x.spans]), want, atol=1e-5)
     assert not np.array_equal(x.spans[0].target, gold[spans.index(x.spans[0])])

@@ -148,6 +148,13 @@ def _collate(batch: list[WindowExample]) -> tuple[torch.Tensor, ...]:
     return ids, mask, labels, target
 
 
+def span_inputs(batch: list[WindowExample], device: torch.device) -> list[tuple]:
+    """The labelled spans of a batch of windows as ``PropagandaModel.span_logits`` takes them, window by
+    window: (batch row, a, b, ctx_lo, ctx_hi, feats)."""
+    return [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats).to(device))
+            for r, x in enumerate(batch) for s in x.spans]
+
+
 def pick_device(name: str | None) -> torch.device:
     if name:
         return torch.device(name)
@@ -218,8 +225,7 @@ def teach(examples: list[WindowExample], teachers: list[Path], base: Path, devic
     lower-layer cache folder, as in the teachers' own ``--cache-lower`` run, and only the upper layers run.
     """
     sums = [np.zeros((len(x.ids), 3), dtype=np.float32) for x in examples]
-    tc_sums = [np.zeros((len(x.spans), len(x.spans[0].target) if x.spans else 0), dtype=np.float32)
-               for x in examples]
+    tc_sums: list = [0.0] * len(examples)  # each becomes a (spans, techniques) array when taught
     order = sorted(range(len(examples)), key=lambda k: len(examples[k].ids))
     tbase = Path(teacher_base or base)
     idmap = None
@@ -255,15 +261,12 @@ def teach(examples: list[WindowExample], teachers: list[Path], base: Path, devic
                 p = torch.softmax(model.si_logits(h), -1).float().cpu().numpy()
                 for r, k in enumerate(idx):
                     sums[k] += p[r, : len(examples[k].ids)]
-                spans = [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats).to(device))
-                         for r, x in enumerate(batch) for s in x.spans]
-                if tc_weight and spans:
+                spans = span_inputs(batch, device) if tc_weight else []
+                if spans:
                     q = torch.softmax(model.span_logits(h, spans) / temperature, -1).float().cpu().numpy()
-                    at = 0
-                    for k, x in zip(idx, batch, strict=True):
-                        if x.spans:
-                            tc_sums[k] += q[at : at + len(x.spans)]
-                            at += len(x.spans)
+                    parts = np.split(q, np.cumsum([len(x.spans) for x in batch])[:-1])
+                    for k, part in zip(idx, parts, strict=True):
+                        tc_sums[k] += part
         del model
     for x, s, t in zip(examples, sums, tc_sums, strict=True):
         gold = np.eye(3, dtype=np.float32)[np.clip(x.labels, 0, None)]
@@ -510,8 +513,7 @@ def train(cfg: TrainConfig) -> TrainResult:
                 scored = labels >= 0
                 logp = torch.log_softmax(model.si_logits(h)[scored], -1)
                 loss_si = -(si_target[scored] * logp).sum(-1).mean()
-                spans = [(r, s.a, s.b, s.ctx_lo, s.ctx_hi, torch.from_numpy(s.feats).to(device))
-                         for r, x in enumerate(batch) for s in x.spans]
+                spans = span_inputs(batch, device)
                 loss = loss_si
                 if spans:
                     tgt = torch.from_numpy(np.stack([s.target for x in batch for s in x.spans])).to(device)
