@@ -240,7 +240,7 @@ def test_a_frozen_lower_teacher_teaches_from_the_cached_lower_layers(mpnet, tmp_
     si_full, tc_full = targets()
     cache = tmp_path / "cache"
     si_cached, tc_cached = targets(teacher_freeze=1, teacher_cache=cache)
-    assert len(list(cache.glob("lower-*.npy"))) == 1
+    assert len([p for p in cache.glob("lower-*.npy") if not p.name.endswith(".windows.npy")]) == 1
     np.testing.assert_allclose(si_cached, si_full, atol=2e-3)  # the cache holds fp16 states
     np.testing.assert_allclose(tc_cached, tc_full, atol=2e-3)
     si_again, _ = targets(teacher_freeze=1, teacher_cache=cache)  # read back, not recomputed

@@ -119,3 +119,76 @@ def test_retuning_a_tuned_model_gives_the_same_settings(trained, tmp_path):
     first = retune_model(model, data, log=lambda _m: None)
     second = retune_model(model, data, log=lambda _m: None)
     assert first == second
+
+
+def _as_fold(src: Path, dst: Path, fold: int, **changes) -> Path:
+    """A copy of the model folder ``src`` recorded as trained with ``fold`` held out (same weights: for
+    checking how cross-fitted folds are pooled, not what they score)."""
+    import json
+
+    from propscope.ptc import load_split
+    from propscope.tune import split_train
+
+    shutil.copytree(src, dst)
+    meta = json.loads((dst / "config.json").read_text())
+    tr = meta["training"]
+    tr.update(fold=fold, **changes)
+    tune, _ = split_train(load_split(Path(tr["data"]) / "train"), tr["seed"], tr["tune_fraction"], fold=fold)
+    meta["tune_ids"] = sorted(d.id for d in tune)
+    (dst / "config.json").write_text(json.dumps(meta))
+    return dst
+
+
+def test_cross_fitted_folds_tune_and_calibrate_on_all_their_held_out_articles(trained, tmp_path):
+    """Tuning and calibrating with a --fold-model are those of one model on both folds' articles; a model
+    trained another way, or one holding out the same fold, is refused."""
+    import json
+
+    from propscope.calibrate import calibrate_core, calibrate_model
+    from propscope.detect.onnx import OnnxDetector
+    from propscope.tune import held_out_fold, retune_model, tune_decoding
+
+    _, out, _, _ = trained
+    model = tmp_path / "model"
+    shutil.copytree(out, model)
+    other = _as_fold(out, tmp_path / "fold1", 1)
+    data = out.parent / "data"
+    meta = json.loads((model / "config.json").read_text())
+    docs = held_out_fold(meta, data, model) + held_out_fold(json.loads((other / "config.json").read_text()),
+                                                            data, other)
+    assert len({d.id for d in docs}) == 2
+    alone = OnnxDetector(model).core
+    expect = tune_decoding(alone, docs, log=lambda _m: None)
+    got = retune_model(model, data, log=lambda _m: None, folds=[other])
+    assert got.pop("fold_models") == [{"model": str(other), "fold": 1, "articles": 1}]
+    assert got == expect and got["tune_articles"] == 2
+    assert json.loads((model / "config.json").read_text())["decode"] == alone.config.to_dict()
+
+    record = calibrate_model(model, data, log=lambda _m: None, strict=False, folds=[other])
+    expect = calibrate_core(OnnxDetector(model).core, docs, log=lambda _m: None)
+    if expect:  # two tiny folds may hold labels that are all wrong: then neither calibrates
+        assert record["fold_models"][0]["fold"] == 1 and "cross-fitted" in record["definition"]
+        assert (record["slope"], record["intercept"], record["tune_labels"]) == (
+            expect["slope"], expect["intercept"], expect["tune_labels"])
+    else:
+        assert record == {}
+
+    with pytest.raises(ValueError, match="lr differ"):
+        retune_model(model, data, log=lambda _m: None, folds=[_as_fold(out, tmp_path / "f2", 2, lr=1.0)])
+    with pytest.raises(ValueError, match="overlaps"):
+        retune_model(model, data, log=lambda _m: None, folds=[other, _as_fold(out, tmp_path / "f1b", 1)])
+    with pytest.raises(ValueError, match="not a model folder"):
+        calibrate_model(model, data, log=lambda _m: None, folds=[tmp_path])
+
+
+def test_train_refuses_a_fold_that_does_not_exist(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from propscope.cli import _register, app
+
+    _register()
+    _, out, _, _ = trained
+    r = CliRunner().invoke(app, ["train", "--data", str(out.parent / "data"), "--out", str(tmp_path / "m"),
+                                 "--fold", "5", "--epochs", "1", "--no-export"])
+    assert r.exit_code == 2 and "--fold: fold 5 does not exist" in r.output and "folds 0 to 4" in r.output
+    assert not (tmp_path / "m").exists()

@@ -150,11 +150,24 @@ def choose_threshold(lab: Labelled, conf: np.ndarray, docs: Sequence[PtcDocument
     return best, f1
 
 
-def calibrate_core(core: DetectorCore, docs: Sequence[PtcDocument], log: Callable[[str], None] = print
-                   ) -> dict:
+def pooled(parts: Sequence[Labelled]) -> Labelled:
+    """The labels of several models' held-out folds as one set."""
+    return Labelled([k for p in parts for k in p.keys], np.concatenate([p.raw for p in parts]),
+                    np.concatenate([p.right for p in parts]),
+                    np.concatenate([p.parts.reshape(-1, 2) for p in parts if p.parts is not None]))
+
+
+def calibrate_core(core: DetectorCore, docs: Sequence[PtcDocument], log: Callable[[str], None] = print, *,
+                   folds: Sequence[tuple[DetectorCore, Sequence[PtcDocument]]] = ()) -> dict:
     """Fit ``core.config``'s confidence map and decision threshold on held-out ``docs``; the fitting record
-    (empty, and the config unchanged, when the labels there are all right or all wrong)."""
-    lab = labelled_predictions(core, docs)
+    (empty, and the config unchanged, when the labels there are all right or all wrong).
+
+    ``folds``: more (model, its held-out articles) pairs, models trained the same way with other folds held
+    out (cross-fitting). They decode with ``core.config`` and their labels join the fit."""
+    for c, _ in folds:
+        c.config = core.config
+    lab = pooled([labelled_predictions(c, ds) for c, ds in [(core, docs), *folds]])
+    docs = [*docs, *(d for _, ds in folds for d in ds)]
     if not len(lab.raw) or lab.right.all() or not lab.right.any():
         log(f"confidences left uncalibrated: the {len(lab.raw)} labels on {len(docs)} held-out articles are "
             "not both right and wrong")
@@ -177,7 +190,8 @@ def calibrate_core(core: DetectorCore, docs: Sequence[PtcDocument], log: Callabl
         "tune_si_f1_by_threshold": {f"{t:.2f}": v for t, v in f1.items()},
         "tune_labels_kept": kept,
     }
-    log(f"calibrated on {len(docs)} held-out train articles ({len(lab.raw)} labels, {lab.right.mean():.1%} "
+    where = f"{len(docs)} held-out train articles" + (" of cross-fitted models" if folds else "")
+    log(f"calibrated on {where} ({len(lab.raw)} labels, {lab.right.mean():.1%} "
         f"right): slope {slope:.4f}, intercept {intercept:.4f}; calibration error "
         f"{record['tune_ece_raw']:.3f} -> {record['tune_ece']:.3f} in-sample, "
         f"{record['tune_ece_cross_validated']:.3f} cross-validated over articles; decision threshold "
@@ -186,21 +200,28 @@ def calibrate_core(core: DetectorCore, docs: Sequence[PtcDocument], log: Callabl
     return record
 
 
-def calibrate_model(model_dir: Path, data: Path, log: Callable[[str], None] = print, *, strict: bool = True
-                    ) -> dict:
-    """Calibrate a model folder's confidences on its own held-out train fold and rewrite its config.json;
-    when the fold cannot calibrate it, raise ValueError (``strict``) or leave the folder as it is."""
+def calibrate_model(model_dir: Path, data: Path, log: Callable[[str], None] = print, *, strict: bool = True,
+                    folds: Sequence[Path] = ()) -> dict:
+    """Calibrate a model folder's confidences on its own held-out train fold (and those of the cross-fitted
+    models ``folds``) and rewrite its config.json; when the folds cannot calibrate it, raise ValueError
+    (``strict``) or leave the folder as it is."""
     from .detect.onnx import OnnxDetector
-    from .tune import held_out_fold
+    from .tune import fold_models, held_out_fold
 
     meta_path = Path(model_dir) / "config.json"
     meta = json.loads(meta_path.read_text())
+    pairs, fold_record = fold_models(meta, Path(model_dir), Path(data), folds)
     det = OnnxDetector(model_dir)
-    record = calibrate_core(det.core, held_out_fold(meta, Path(data), model_dir), log)
+    record = calibrate_core(det.core, held_out_fold(meta, Path(data), model_dir), log, folds=pairs)
     if not record:
         if strict:
             raise ValueError(f"{model_dir}: its held-out train fold cannot calibrate it")
         return record
+    if fold_record:
+        record["definition"] = DEFINITION.replace("the model's held-out train fold",
+                                                  "the held-out train folds of cross-fitted models")
+        record["method"] += f", fitted on the held-out folds of {len(fold_record) + 1} cross-fitted models"
+        record["fold_models"] = fold_record
     meta["decode"] = det.core.config.to_dict()
     meta["calibration"] = record
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")

@@ -78,8 +78,10 @@ def fit_for_model(model_dir: Path, data: Path, c: float = 1.0) -> LexicalModel:
     """Fit on the train articles the model in ``model_dir`` was trained on and save ``lexical.npz`` there."""
     meta = json.loads((model_dir / "config.json").read_text())
     tr = meta.get("training", {})
-    _, fit = split_train(load_split(data / "train"), int(tr.get("seed", 13)),
-                         float(tr.get("tune_fraction", 0.1)), tr.get("max_train_articles"))
+    split_seed = tr.get("split_seed")
+    split_seed = int(tr.get("seed", 13)) if split_seed is None else int(split_seed)
+    _, fit = split_train(load_split(data / "train"), split_seed, float(tr.get("tune_fraction", 0.1)),
+                         tr.get("max_train_articles"), int(tr.get("fold", 0)))
     model = fit_lexical(fit, c=c)
     model.save(model_dir / "lexical.npz")
     return model

@@ -78,6 +78,7 @@ class TrainConfig:
     layers: int | None = None  # keep only the first N encoder layers
     tune_fraction: float = 0.1  # of train articles, held out to tune thresholds and temperature
     split_seed: int | None = None  # seed that picks the held-out fold (default: seed); fix it across runs
+    fold: int = 0  # which fold of tune_fraction is held out (cross-fitting: one run per fold)
     # that will be compared, averaged or ensembled, so that none of them has trained on the others' fold
     max_train_articles: int | None = None  # for smoke tests
     max_steps: int | None = None  # for smoke tests
@@ -245,7 +246,8 @@ def teach(examples: list[WindowExample], teachers: list[Path], base: Path, devic
                           for x in examples]
                 folder = Path(teacher_cache) if teacher_cache else Path(path).parent / "teacher-lower-cache"
                 cache = LowerCache.build(model, teacher_freeze, mapped, folder,
-                                         cache_key(tbase, teacher_freeze, mapped), device, log=log)
+                                         cache_key(tbase, teacher_freeze, mapped), device, log=log,
+                                         base=tbase)
         with torch.inference_mode():
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
@@ -326,6 +328,8 @@ def _fingerprint(cfg: TrainConfig, base: Path, n_examples: int, total: int) -> d
             "average_from", "freeze_embeddings", "freeze_layers", "distill_weight", "teacher_base")
     if cfg.teachers:  # (runs without teachers keep the fingerprint that older resume files hold)
         keys += ("distill_tc_weight", "distill_temperature")
+    if cfg.fold:
+        keys += ("fold",)
     values = {k: str(v) if isinstance(v, Path) else v for k in keys for v in [getattr(cfg, k)]}
     return {**values, "base_model": base.name, "windows": n_examples, "total_steps": total,
             "teachers": [str(t) for t in cfg.teachers]}
@@ -406,7 +410,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     rng = random.Random(cfg.seed)
     rng.shuffle(list(train_docs))  # same random stream as the runs that trained the shipped model
     tune_docs, fit_docs = split_train(train_docs, cfg.split_seed if cfg.split_seed is not None else cfg.seed,
-                                      cfg.tune_fraction, cfg.max_train_articles)
+                                      cfg.tune_fraction, cfg.max_train_articles, cfg.fold)
     examples, dropped = build_examples(fit_docs, tok, TECHNIQUES, window=cfg.window, stride=cfg.stride,
                                        special_ids=sids)
     cfg.log(f"train: {len(fit_docs)} articles -> {len(examples)} windows, "
@@ -454,7 +458,7 @@ def train(cfg: TrainConfig) -> TrainResult:
 
         folder = Path(cfg.cache_dir or Path(cfg.out) / "lower-cache")
         lower_cache = LowerCache.build(model, frozen, examples, folder, cache_key(base, frozen, examples),
-                                       device, log=cfg.log)
+                                       device, log=cfg.log, base=base)
     enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW([{"params": enc_params, "lr": cfg.lr},

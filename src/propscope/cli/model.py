@@ -108,6 +108,10 @@ def train(
     split_seed: Annotated[int | None, typer.Option(
         help="Seed that picks the held-out train fold (default: --seed). Give runs you will compare or "
              "combine the same one.")] = None,
+    fold: Annotated[int, typer.Option(
+        help="Which fold of the train articles is held out (folds of 10%; 0 is the first): train one model "
+             "per fold with the same --split-seed to cross-fit, e.g. for `propscope calibrate --fold-model`.")
+                    ] = 0,
     device: Annotated[str | None, typer.Option(help="torch device (default: cuda when available).")] = None,
     freeze_layers: Annotated[int, typer.Option(
         help="Keep the embeddings and the first K encoder layers as they are; train the rest and the heads.")
@@ -151,14 +155,19 @@ def train(
                       average_from=average_from, lexical=lexical, max_train_articles=max_articles,
                       max_steps=max_steps, threads=threads, checkpoint=checkpoint, window=window,
                       stride=stride, teachers=list(teacher or []), distill_weight=distill_weight,
-                      freeze_embeddings=freeze_embeddings, split_seed=split_seed, device=device,
+                      freeze_embeddings=freeze_embeddings, split_seed=split_seed, fold=fold, device=device,
                       freeze_layers=freeze_layers, cache_lower=cache_lower, cache_dir=cache_dir,
                       save_every=save_every, resume=resume, stop_after_minutes=stop_after_minutes,
                       eval_epochs=evaluate_epochs, teacher_base=teacher_base, export=export,
                       distill_tc_weight=distill_tc_weight, distill_temperature=distill_temperature,
                       teacher_freeze_layers=teacher_freeze_layers, teacher_cache=teacher_cache,
                       log=err.print)
-    run_training(cfg)
+    try:
+        run_training(cfg)
+    except ValueError as e:
+        if "fold" not in str(e):
+            raise
+        raise _fail(f"--fold: {e}", 2) from None
 
 
 class Task(StrEnum):
@@ -315,14 +324,17 @@ def benchmark(
 def calibrate_cmd(
     model: Annotated[Path, typer.Option(help="Model folder whose config.json is rewritten.")],
     data: Annotated[Path, typer.Option(help="PTC folder with train/ (the held-out fold comes from it).")],
+    fold_model: Annotated[list[Path] | None, typer.Option(
+        help="A model trained the same way with another --fold held out (repeat the option): its held-out "
+             "labels join the fit (cross-fitting).")] = None,
 ) -> None:
     """Calibrate a model's span confidences and set its decision threshold on its held-out train fold
-    (never on dev); both are saved in config.json."""
+    (and those of --fold-model models; never on dev); both are saved in config.json."""
     from ..calibrate import calibrate_model
     from ..errors import InputError
 
     try:
-        calibrate_model(model, data, log=err.print)
+        calibrate_model(model, data, log=err.print, folds=fold_model or ())
     except (InputError, OSError, ValueError, KeyError) as e:
         raise _fail(str(e)) from None
 
@@ -331,12 +343,16 @@ def calibrate_cmd(
 def tune(
     model: Annotated[Path, typer.Option(help="Model folder whose config.json is rewritten.")],
     data: Annotated[Path, typer.Option(help="PTC folder with train/ (the held-out fold comes from it).")],
+    fold_model: Annotated[list[Path] | None, typer.Option(
+        help="A model trained the same way with another --fold held out (repeat the option): the settings "
+             "are chosen on all the held-out folds together (cross-fitting).")] = None,
 ) -> None:
-    """Re-tune a model's decoding on its held-out train fold (never on dev) and save it in config.json."""
+    """Re-tune a model's decoding on its held-out train fold (and those of --fold-model models; never on
+    dev) and save it in config.json."""
     from ..errors import InputError
     from ..tune import retune_model
 
     try:
-        retune_model(model, data, log=err.print)
+        retune_model(model, data, log=err.print, folds=fold_model or ())
     except (InputError, OSError, ValueError, KeyError) as e:
         raise _fail(str(e)) from None
