@@ -126,3 +126,22 @@ def test_a_store_never_traced_says_how_and_a_trace_shows_up(tmp_path):
         again = client.get(f"/api/v1/corpus/articles/{c_id}/reuse").json()
         assert again["traced"] is True and len(again["sources"]) == 2
     corpus.close()
+
+
+def test_each_group_is_paged_and_counted(traced):
+    client, ids, _ = traced
+    whole = _get(client, ids["A"])
+    assert whole["totals"] == {"sources": 0, "copies": 2, "unknown_direction": 0}
+    assert (whole["offset"], whole["limit"]) == (0, 100)
+    url = f"/api/v1/corpus/articles/{ids['A']}/reuse"
+    pages = [client.get(f"{url}?offset={k}&limit=1").json() for k in (0, 1, 2)]
+    assert [[x["id"] for x in p["copies"]] for p in pages] == [[ids["B"]], [ids["C"]], []]
+    assert all(p["totals"] == whole["totals"] and p["limit"] == 1 for p in pages)
+    assert pages[1]["copies"][0] == whole["copies"][1]  # the same link, passages and all
+    c = client.get(f"/api/v1/corpus/articles/{ids['C']}/reuse?limit=1").json()  # each group on its own
+    assert [x["id"] for x in c["sources"]] == [ids["A"]] and [x["id"] for x in c["copies"]] == [ids["D"]]
+    assert c["totals"] == {"sources": 2, "copies": 1, "unknown_direction": 0}
+    f = client.get(f"/api/v1/corpus/articles/{ids['F']}/reuse?limit=1").json()
+    assert f["totals"]["unknown_direction"] == 1 and len(f["unknown_direction"]) == 1
+    for bad in ("limit=0", "limit=1001", "offset=-1"):
+        assert client.get(f"/api/v1/corpus/articles/{ids['A']}/reuse?{bad}").status_code == 422

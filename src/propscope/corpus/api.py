@@ -243,15 +243,17 @@ class Corpus:
         with self.store.read() as conn:
             return Q.article(conn, article_id)
 
-    def reuse(self, article_id: int) -> ArticleReuse | None:
+    def reuse(self, article_id: int, *, offset: int = 0, limit: int | None = None) -> ArticleReuse | None:
         """The saved trace results of one article: the earlier articles it reuses text from (``sources``)
         and the later ones that reuse its text (``copies``), each link with its passages and their texts;
         plus its story family and when the store was traced (``traced_at``). Empty when no trace has been
-        run or the article shares no text; None when there is no such article."""
+        run or the article shares no text; None when there is no such article. ``offset`` and ``limit``
+        page the dated sources, the dated copies and the links of unknown direction each (``totals``
+        counts them all)."""
         from .reuse import reuse
 
         with self.store.read() as conn:
-            return reuse(conn, article_id)
+            return reuse(conn, article_id, offset=offset, limit=limit)
 
     def reuse_stats(self, filters: Filters | None = None) -> ReuseStats:
         """Reuse per outlet among the selected articles, from the saved trace results: ``.outlets`` (articles,

@@ -108,6 +108,7 @@ class ArticleReuse:
     titles: dict[int, str | None] = field(default_factory=dict)
     family: StoryFamily | None = None
     traced_at: str | None = None
+    totals: dict[str, int] = field(default_factory=dict)  # links per group of GROUPS, before any limit
 
 
 def _texts(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str | None, str | None, str | None]]:
@@ -127,17 +128,36 @@ def _texts(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str | None, 
     return {r[0]: (r[1], r[2], r[3], r[4].isoformat() if r[4] else None) for r in rows}
 
 
-def reuse(conn: Connection, article_id: int) -> ArticleReuse | None:
+GROUPS = ("sources", "copies", "unknown_direction")
+
+
+def _group(article_id: int, group: str) -> sa.ColumnElement[bool]:
+    """The links of one group seen from the article: earlier sources and later copies (dated), and those
+    whose direction the dates cannot tell."""
+    if group == "sources":
+        return sa.and_(L.c.copy_id == article_id, L.c.direction == "dates")
+    if group == "copies":
+        return sa.and_(L.c.source_id == article_id, L.c.direction == "dates")
+    return sa.and_(sa.or_(L.c.source_id == article_id, L.c.copy_id == article_id), L.c.direction != "dates")
+
+
+def reuse(conn: Connection, article_id: int, *, offset: int = 0, limit: int | None = None
+          ) -> ArticleReuse | None:
     """The stored trace results of one article (empty when it shares no text or no trace has run), or None
-    when there is no such article."""
+    when there is no such article. ``offset`` and ``limit`` page each group of ``GROUPS`` (in the order the
+    links were saved); ``totals`` counts every link of each group."""
     from ..trace.model import Passage, ReuseLink, StoryFamily
 
     if conn.execute(sa.select(S.articles.c.id).where(S.articles.c.id == article_id)).first() is None:
         return None
 
-    links = conn.execute(
-        sa.select(L).where(sa.or_(L.c.source_id == article_id, L.c.copy_id == article_id)).order_by(L.c.id)
-    ).all()
+    totals, rows = {}, []
+    for group in GROUPS:
+        where = _group(article_id, group)
+        totals[group] = conn.execute(sa.select(sa.func.count()).select_from(L).where(where)).scalar_one()
+        q = sa.select(L).where(where).order_by(L.c.id).offset(offset)
+        rows += conn.execute(q.limit(limit) if limit is not None else q).all()
+    links = sorted(rows, key=lambda r: r.id)
     passages: dict[int, list[Any]] = {}
     if links:
         for p in conn.execute(
@@ -153,7 +173,8 @@ def reuse(conn: Connection, article_id: int) -> ArticleReuse | None:
         members = list(conn.execute(q).scalars())
     info = _texts(conn, {article_id} | {r.source_id for r in links} | {r.copy_id for r in links}
                   | ({fam_row.origin_id} if fam_row and fam_row.origin_id else set()))
-    out = ArticleReuse(article_id, titles={k: v[1] for k, v in info.items()}, traced_at=Q.traced_at(conn))
+    out = ArticleReuse(article_id, titles={k: v[1] for k, v in info.items()}, traced_at=Q.traced_at(conn),
+                       totals=totals)
     for r in links:
         src, cp = info[r.source_id], info[r.copy_id]
         lk = ReuseLink(

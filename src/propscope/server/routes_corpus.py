@@ -147,6 +147,10 @@ class ArticleReuseAnswer(BaseModel):
     unknown_direction: list[ReuseItem] = Field(
         description="articles sharing text with this one where the dates cannot tell which came first")
     family: ReuseFamilyItem | None = Field(description="the story family of this article, if any")
+    offset: int = Field(description="links skipped in each of sources, copies and unknown_direction")
+    limit: int = Field(description="at most this many links in each of them")
+    totals: dict[str, int] = Field(
+        description="links in each of sources, copies and unknown_direction, before offset and limit")
 
 
 class OutletItem(BaseModel):
@@ -333,10 +337,10 @@ def _page(page: Any, sort: str, filters: Filters) -> dict[str, Any]:
             "filters": filters.to_dict(), "rows": page.rows.to_dicts()}
 
 
-def _reuse_answer(corpus: Any, article_id: int) -> dict[str, Any] | None:
+def _reuse_answer(corpus: Any, article_id: int, offset: int = 0, limit: int = 100) -> dict[str, Any] | None:
     """Corpus.reuse(article_id) seen from the article: each link names the other article and gives this
     article's passage first; links of unknown direction apart. None when there is no such article."""
-    r = corpus.reuse(article_id)
+    r = corpus.reuse(article_id, offset=offset, limit=limit)
     if r is None:
         return None
     me = str(article_id)
@@ -371,6 +375,7 @@ def _reuse_answer(corpus: Any, article_id: int) -> dict[str, Any] | None:
         "sources": [item(lk) for lk in r.sources if lk.direction == "dates"],
         "copies": [item(lk) for lk in r.copies if lk.direction == "dates"],
         "unknown_direction": [item(lk) for lk in links if lk.direction != "dates"],
+        "offset": offset, "limit": limit, "totals": r.totals,
         "family": None if fam is None else {
             "id": fam.id, "origin": origin, "origin_title": r.titles.get(origin) if origin else None,
             "origin_published": fam.origin_published, "size": len(fam.members), "links": fam.links},
@@ -427,9 +432,11 @@ def make_corpus_router() -> APIRouter:
 
     @router.get(f"{API_PREFIX}/articles/{{article_id}}/reuse", response_model=ArticleReuseAnswer,
                 summary="Text reuse of one stored article, as saved by `propscope trace --db`: its sources, "
-                "copies and the aligned passages")
-    async def article_reuse(request: Request, article_id: int) -> Response:
-        return await _answer(request, lambda c: _reuse_answer(c, article_id))
+                "copies and the aligned passages (paged: ?offset=100&limit=100 in each group)")
+    async def article_reuse(request: Request, article_id: int,
+                            offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        return await _answer(request, lambda c: _reuse_answer(c, article_id, offset, limit))
 
     @router.get(f"{API_PREFIX}/outlets", response_model=list[OutletItem],
                 summary="Every outlet with its metadata and number of stored articles")

@@ -516,6 +516,18 @@
 
   const titleOf = (item) => item.title || `article ${item.id}`;
 
+  // The table's caption: how many articles share text, per group; when a group holds more links than one
+  // answer carries (the route pages them), how many of them are listed.
+  function reuseCaption(data, shown) {
+    const t = data.totals || {};
+    const groups = [["sources", "sources"], ["copies", "copies"], ["unknown_direction", "direction unknown"]];
+    const all = groups.reduce((n, [k]) => n + (t[k] ?? data[k].length), 0);
+    const parts = groups.map(([k, label]) => (t[k] ?? data[k].length) > data[k].length
+      ? `${label}: ${data[k].length} of ${t[k]} listed` : `${label}: ${data[k].length}`);
+    return `${all} article${all === 1 ? "" : "s"} sharing text with this one (${parts.join(", ")})` +
+      (all > shown ? `; the first ${data.limit} of each kind are listed` : "");
+  }
+
   function showReuse(id, data, chosen) {
     const body = $("ex-reuse-body");
     page.setReuse([]);
@@ -568,8 +580,7 @@
         el("td", { class: "ps-num" }, `${pct(it.share)} / ${pct(it.other_share)}`)));
     }
     const table = el("table", { class: "ps-ex-table", id: "ex-reuse-list" },
-      el("caption", null, `${items.length} article${items.length === 1 ? "" : "s"} sharing text with this one ` +
-        `(sources: ${data.sources.length}, copies: ${data.copies.length}, direction unknown: ${data.unknown_direction.length})`),
+      el("caption", null, reuseCaption(data, items.length)),
       el("thead", null, head), rows);
     body.replaceChildren(...intro, el("div", { class: "ps-scroll" }, table));
 
