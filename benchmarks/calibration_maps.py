@@ -2,12 +2,15 @@
 dev), the way the shipped map (Platt scaling of logit(P(span) x P(technique))) was chosen.
 
     python benchmarks/calibration_maps.py --model default --data ../shared/data/ptc
+    python benchmarks/calibration_maps.py --model default --fold-model runs/s4-f1 --fold-model runs/s4-f2
 
 For each map: expected calibration error (10 bins) and log-loss of the labels' confidences cross-validated
 over the fold's articles (5 folds), and the Spearman correlation of the article score (computed with the
 map fitted on the whole fold) with the gold share of technique characters. Maps: ``platt`` (the shipped one),
 ``two`` (logistic regression on logit P(span) and logit P(technique) separately), ``isotonic`` (isotonic
-regression on the raw score; needs scikit-learn) and ``raw`` (no map).
+regression on the raw score; needs scikit-learn) and ``raw`` (no map). With ``--fold-model`` (models trained
+the same way with other folds held out, decoding with the model's settings), their held-out labels join and
+the cross-validation leaves out one model's fold at a time.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from propscope.calibrate import expected_calibration_error, fit_platt, labelled_predictions
+from propscope.calibrate import expected_calibration_error, fit_platt, labelled_predictions, pooled
 from propscope.detect.core import calibrate
 from propscope.detect.onnx import OnnxDetector
 from propscope.detect.scores import article_score
 from propscope.scoring import gold_density, spearman
-from propscope.tune import held_out_fold
+from propscope.tune import fold_models, held_out_fold
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -53,22 +56,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
     ap.add_argument("--data", type=Path, default=Path("../shared/data/ptc"))
+    ap.add_argument("--fold-model", type=Path, action="append", default=[],
+                    help="a cross-fitted model of the same recipe (repeat)")
     args = ap.parse_args()
     from propscope.detect.base import resolve_model
 
     path = resolve_model(args.model)
     meta = json.loads((path / "config.json").read_text())
-    docs = held_out_fold(meta, args.data, path)
-    lab = labelled_predictions(OnnxDetector(path).core, docs)
+    core = OnnxDetector(path).core
+    folds, _ = fold_models(meta, path, args.data, args.fold_model)
+    for c, _docs in folds:
+        c.config = core.config
+    runs = [(core, held_out_fold(meta, args.data, path)), *folds]
+    parts = [labelled_predictions(c, ds) for c, ds in runs]
+    lab = pooled(parts)
+    docs = [d for _, ds in runs for d in ds]
     pairs = lab.parts
-    ids = sorted({k[0] for k in lab.keys})
-    fold_of = {aid: i % 5 for i, aid in enumerate(ids)}
-    which = np.array([fold_of[k[0]] for k in lab.keys])
+    if folds:  # leave one model's fold out at a time
+        which = np.concatenate([np.full(len(p.raw), i) for i, p in enumerate(parts)])
+    else:
+        ids = sorted({k[0] for k in lab.keys})
+        fold_of = {aid: i % 5 for i, aid in enumerate(ids)}
+        which = np.array([fold_of[k[0]] for k in lab.keys])
     density = [gold_density(d.text, d.si) for d in docs]
-    out = {"articles": len(docs), "labels": len(lab.raw), "right": round(float(lab.right.mean()), 4)}
+    out = {"articles": len(docs), "labels": len(lab.raw), "right": round(float(lab.right.mean()), 4),
+           "models": len(runs)}
     for name in ("raw", "platt", "two", "isotonic"):
         cv = np.zeros(len(lab.raw))
-        for f in range(5):
+        for f in np.unique(which):
             test = which == f
             m = fit_map(name, lab.raw[~test], pairs[~test], lab.right[~test])
             cv[test] = m(lab.raw[test], pairs[test])
