@@ -29,7 +29,7 @@ class DetectorConfig:
 
     window: int = 254  # content tokens per window ([CLS] and [SEP] make 256)
     stride: int = 192
-    batch_size: int = 16  # windows per encoder call
+    batch_size: int = 4  # windows per encoder call (4: fastest and 40% less memory than 16; batch_size.py)
     si_threshold: float = 0.5  # P(inside a span) a token needs
     max_gap: int = 0  # runs of tokens separated by at most this many tokens below threshold are joined
     min_tokens: int = 1  # shorter spans (in tokens) are dropped
