@@ -91,6 +91,7 @@ STATED = {
         "confidence_slope": r"sigmoid\(([\d.]+) x logit",
         "confidence_intercept": r"P\(technique\)\) \+ ([+-]?[\d.]+)\)",
         "min_confidence": r"decision threshold ([\d.]+) on that scale",
+        "batch_size": r"encoder runs (\d+) windows per call",
     },
 }
 
