@@ -77,6 +77,7 @@ STATED = {
         "confidence_slope": r"sigmoid\(([\d.]+) x logit\(raw\)",
         "confidence_intercept": r"x logit\(raw\) \+ ([+-]?[\d.]+)\)",
         "min_confidence": r"decision threshold of ([\d.]+) on that scale",
+        "batch_size": r"go through the encoder (\d+) windows per encoder call",
     },
     "fast": {
         "window": r"windows of (\d+) word pieces",
