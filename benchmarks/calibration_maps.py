@@ -26,7 +26,7 @@ from propscope.detect.core import calibrate
 from propscope.detect.onnx import OnnxDetector
 from propscope.detect.scores import article_score
 from propscope.scoring import gold_density, spearman
-from propscope.tune import fold_models, held_out_fold
+from propscope.tune import fold_models
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -64,10 +64,10 @@ def main() -> None:
     path = resolve_model(args.model)
     meta = json.loads((path / "config.json").read_text())
     core = OnnxDetector(path).core
-    folds, _ = fold_models(meta, path, args.data, args.fold_model)
+    own, folds, _ = fold_models(meta, path, args.data, args.fold_model)
     for c, _docs in folds:
         c.config = core.config
-    runs = [(core, held_out_fold(meta, args.data, path)), *folds]
+    runs = [(core, own), *folds]
     parts = [labelled_predictions(c, ds) for c, ds in runs]
     lab = pooled(parts)
     docs = [d for _, ds in runs for d in ds]

@@ -206,13 +206,13 @@ def calibrate_model(model_dir: Path, data: Path, log: Callable[[str], None] = pr
     models ``folds``) and rewrite its config.json; when the folds cannot calibrate it, raise ValueError
     (``strict``) or leave the folder as it is."""
     from .detect.onnx import OnnxDetector
-    from .tune import fold_models, held_out_fold
+    from .tune import fold_models
 
     meta_path = Path(model_dir) / "config.json"
     meta = json.loads(meta_path.read_text())
-    pairs, fold_record = fold_models(meta, Path(model_dir), Path(data), folds)
+    own, pairs, fold_record = fold_models(meta, Path(model_dir), Path(data), folds)
     det = OnnxDetector(model_dir)
-    record = calibrate_core(det.core, held_out_fold(meta, Path(data), model_dir), log, folds=pairs)
+    record = calibrate_core(det.core, own, log, folds=pairs)
     if not record:
         if strict:
             raise ValueError(f"{model_dir}: its held-out train fold cannot calibrate it")

@@ -25,6 +25,10 @@ REPETITION_LATER = [0.0, -1.0, -2.0]
 REPETITION_SINGLE = [0.0, -1.0, -2.0, -4.0]
 
 
+class FoldError(ValueError):
+    """A held-out fold that the split does not have."""
+
+
 def split_train(
     docs: Sequence[PtcDocument], seed: int, fraction: float, limit: int | None = None, fold: int = 0
 ) -> tuple[list[PtcDocument], list[PtcDocument]]:
@@ -40,7 +44,7 @@ def split_train(
         n = max(1, round(len(docs) * fraction))
     n_folds = len(docs) // n if n else 1
     if not 0 <= fold < n_folds:
-        raise ValueError(f"fold {fold} does not exist: {len(docs)} articles in folds of {n} give folds 0 to "
+        raise FoldError(f"fold {fold} does not exist: {len(docs)} articles in folds of {n} give folds 0 to "
                          f"{n_folds - 1}")
     return docs[fold * n:(fold + 1) * n], docs[:fold * n] + docs[(fold + 1) * n:]
 
@@ -150,14 +154,22 @@ def tune_tc_combination(pairs: Sequence[Fold], states: Sequence) -> dict:
             "tune_tc_f1": round(best[0], 4)}
 
 
-def held_out_fold(meta: dict, data: Path, model_dir: Path) -> list[PtcDocument]:
-    """The held-out fold of PTC train (``data``/train) that the model in ``model_dir`` (its config.json
-    ``meta``) was not trained on, rebuilt from its training seed and checked against its ``tune_ids``."""
+def model_split(meta: dict, train: Sequence[PtcDocument]) -> tuple[list[PtcDocument], list[PtcDocument]]:
+    """(held-out fold, fit articles) of PTC train as the model with config.json ``meta`` was trained on
+    them: its split seed (default: its seed), fraction, article limit and fold."""
     tr = meta.get("training", {})
     split_seed = tr.get("split_seed")
     split_seed = int(tr.get("seed", 13)) if split_seed is None else int(split_seed)
-    tune, _ = split_train(load_split(Path(data) / "train"), split_seed, float(tr.get("tune_fraction", 0.1)),
-                          tr.get("max_train_articles"), int(tr.get("fold", 0)))
+    return split_train(train, split_seed, float(tr.get("tune_fraction", 0.1)), tr.get("max_train_articles"),
+                       int(tr.get("fold", 0)))
+
+
+def held_out_fold(meta: dict, data: Path, model_dir: Path, train: Sequence[PtcDocument] | None = None
+                  ) -> list[PtcDocument]:
+    """The held-out fold of PTC train (``data``/train, or the already read ``train``) that the model in
+    ``model_dir`` (its config.json ``meta``) was not trained on, rebuilt from its training seed and checked
+    against its ``tune_ids``."""
+    tune, _ = model_split(meta, load_split(Path(data) / "train") if train is None else train)
     if "tune_ids" in meta and sorted(meta["tune_ids"]) != sorted(d.id for d in tune):
         raise ValueError(f"{model_dir}: the held-out fold rebuilt from the seed is not the recorded one")
     return tune
@@ -169,13 +181,16 @@ _RUN_ONLY = {"out", "checkpoint", "fold", "resume", "stop_after_minutes", "stop_
 
 
 def fold_models(meta: dict, model_dir: Path, data: Path, others: Sequence[Path]
-                ) -> tuple[list[Fold], list[dict]]:
-    """The cross-fitted models ``others`` (trained like the model in ``model_dir``, its config.json ``meta``,
-    with other folds held out), each with its held-out fold, and a record of them. Raises ValueError when one
-    was trained another way or holds out articles that another of them (or the model) holds out."""
+                ) -> tuple[list[PtcDocument], list[Fold], list[dict]]:
+    """The held-out fold of the model in ``model_dir`` (its config.json ``meta``), then the cross-fitted
+    models ``others`` (trained like it, with other folds held out), each with its held-out fold, and a
+    record of them. Raises ValueError when one was trained another way or holds out articles that another of
+    them (or the model) holds out."""
     from .detect.onnx import OnnxDetector
 
-    seen = {d.id for d in held_out_fold(meta, Path(data), Path(model_dir))}
+    train = load_split(Path(data) / "train")
+    own = held_out_fold(meta, Path(data), Path(model_dir), train)
+    seen = {d.id for d in own}
     recipe = {k: v for k, v in meta.get("training", {}).items() if k not in _RUN_ONLY}
     pairs, record = [], []
     for other in others:
@@ -189,7 +204,7 @@ def fold_models(meta: dict, model_dir: Path, data: Path, others: Sequence[Path]
         if diff:
             raise ValueError(f"{other}: trained another way than {model_dir} ({', '.join(diff)} differ): "
                              "cross-fitted models must share the recipe and differ only in --fold")
-        docs = held_out_fold(m, Path(data), other)
+        docs = held_out_fold(m, Path(data), other, train)
         ids = {d.id for d in docs}
         if ids & seen:
             raise ValueError(f"{other}: its held-out fold overlaps another model's: train each with its own "
@@ -198,7 +213,7 @@ def fold_models(meta: dict, model_dir: Path, data: Path, others: Sequence[Path]
         pairs.append((OnnxDetector(other).core, docs))
         record.append({"model": str(other), "fold": int(m.get("training", {}).get("fold", 0)),
                        "articles": len(docs)})
-    return pairs, record
+    return own, pairs, record
 
 
 def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print, *,
@@ -209,8 +224,7 @@ def retune_model(model_dir: Path, data: Path, log: Callable[[str], None] = print
 
     meta_path = Path(model_dir) / "config.json"
     meta = json.loads(meta_path.read_text())
-    tune = held_out_fold(meta, Path(data), Path(model_dir))
-    pairs, record = fold_models(meta, Path(model_dir), Path(data), folds)
+    tune, pairs, record = fold_models(meta, Path(model_dir), Path(data), folds)
     det = OnnxDetector(model_dir)
     result = tune_decoding(det.core, tune, log, folds=pairs)
     if record:

@@ -21,7 +21,7 @@ import numpy as np
 from propscope.detect.lexical import LexicalModel, features
 from propscope.ptc import PtcDocument, load_split
 from propscope.techniques import TECHNIQUES
-from propscope.tune import split_train
+from propscope.tune import model_split
 
 WORD_MIN_DF, CHAR_MIN_DF = 2, 3
 
@@ -77,11 +77,7 @@ def fit_lexical(docs: Sequence[PtcDocument], c: float = 1.0, seed: int = 0) -> L
 def fit_for_model(model_dir: Path, data: Path, c: float = 1.0) -> LexicalModel:
     """Fit on the train articles the model in ``model_dir`` was trained on and save ``lexical.npz`` there."""
     meta = json.loads((model_dir / "config.json").read_text())
-    tr = meta.get("training", {})
-    split_seed = tr.get("split_seed")
-    split_seed = int(tr.get("seed", 13)) if split_seed is None else int(split_seed)
-    _, fit = split_train(load_split(data / "train"), split_seed, float(tr.get("tune_fraction", 0.1)),
-                         tr.get("max_train_articles"), int(tr.get("fold", 0)))
+    _, fit = model_split(meta, load_split(data / "train"))
     model = fit_lexical(fit, c=c)
     model.save(model_dir / "lexical.npz")
     return model

@@ -15,19 +15,21 @@ from .data import WindowExample
 from .model import PropagandaModel
 
 
-def _encoder_id(base: Path) -> str:
+def _weights_stamp(base: Path) -> str | None:
+    """Size and modification time of the encoder's weights file (None without one)."""
     weights = base / "model.safetensors"
-    st = weights.stat() if weights.is_file() else None
-    return f"{base.resolve()}|{st.st_size}|{st.st_mtime_ns}" if st else f"{base.resolve()}"
+    if not weights.is_file():
+        return None
+    st = weights.stat()
+    return f"{st.st_size}|{st.st_mtime_ns}"
 
 
 def cache_key(base: Path, k: int, examples: Sequence[WindowExample]) -> str:
     """Names the cache: the encoder's weights file, K and every window's ids."""
     h = hashlib.sha256(f"{base.resolve()}|{k}|{len(examples)}".encode())
-    weights = base / "model.safetensors"
-    if weights.is_file():
-        st = weights.stat()
-        h.update(f"{st.st_size}|{st.st_mtime_ns}".encode())
+    stamp = _weights_stamp(base)
+    if stamp:
+        h.update(stamp.encode())
     for x in examples:
         h.update(x.ids.tobytes())
         h.update(b"|")
@@ -37,7 +39,8 @@ def cache_key(base: Path, k: int, examples: Sequence[WindowExample]) -> str:
 def window_keys(base: Path, k: int, examples: Sequence[WindowExample]) -> np.ndarray:
     """One 16-byte key per window (the encoder, K and the window's ids): rows of another cache in the same
     folder whose key matches are that window's states, so runs over other folds reuse them."""
-    prefix = f"{_encoder_id(base)}|{k}|".encode()
+    stamp = _weights_stamp(base)
+    prefix = (f"{base.resolve()}|{stamp}|{k}|" if stamp else f"{base.resolve()}|{k}|").encode()
     keys = np.zeros((len(examples), 16), dtype=np.uint8)
     for i, x in enumerate(examples):
         keys[i] = np.frombuffer(hashlib.blake2b(prefix + x.ids.tobytes(), digest_size=16).digest(), np.uint8)
@@ -94,14 +97,14 @@ class LowerCache:
         offsets = np.concatenate([[0], np.cumsum(lens)])
         path = Path(folder) / f"lower-{key}.npy"
         base = Path(base if base is not None else model.encoder.name_or_path)
-        keys = window_keys(base, k, examples)
         if path.is_file():
             cache = cls(path, offsets)
             if cache.states.shape[0] == offsets[-1]:
                 log(f"lower layers: cached outputs read from {path}")
                 if not _index_path(path).is_file():
-                    _write_index(path, keys, offsets)
+                    _write_index(path, window_keys(base, k, examples), offsets)
                 return cache
+        keys = window_keys(base, k, examples)
         Path(folder).mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
         d = model.encoder.config.hidden_size

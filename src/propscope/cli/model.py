@@ -162,11 +162,11 @@ def train(
                       distill_tc_weight=distill_tc_weight, distill_temperature=distill_temperature,
                       teacher_freeze_layers=teacher_freeze_layers, teacher_cache=teacher_cache,
                       log=err.print)
+    from ..tune import FoldError
+
     try:
         run_training(cfg)
-    except ValueError as e:
-        if "fold" not in str(e):
-            raise
+    except FoldError as e:
         raise _fail(f"--fold: {e}", 2) from None
 
 
